@@ -1,0 +1,165 @@
+"""The `kappa` command line: declarations and one pipeline call per command.
+
+Exit codes: 0 the command ran; 1 a `--fail-on` threshold was crossed; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from . import __version__
+from .contract import dumps, summary_of
+from .errors import KappaError
+from .models import Analysis, Finding
+from .pipeline import scan as run_scan
+
+app = typer.Typer(
+    name="kappa",
+    help="Move Airflow batch pipelines (Lambda architecture) to Flink SQL streaming jobs (Kappa).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False, highlight=False, soft_wrap=True)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE = 0, 1, 2
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class FailOn(StrEnum):
+    ERROR = "error"  # any E-finding
+    UNPARSED = "unparsed"  # any job whose SQL does not parse
+    MISSING = "missing"  # any SQL job whose SQL could not be found
+    OPAQUE = "opaque"  # any job the scanner cannot see into
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def thresholds_crossed(analysis: Analysis, fail_on: list[FailOn]) -> list[str]:
+    summary = summary_of(analysis)
+    checks = {
+        FailOn.ERROR: sum(summary["errors"].values()),
+        FailOn.UNPARSED: summary["sql_status"]["unparsed"],
+        FailOn.MISSING: summary["sql_status"]["missing"],
+        FailOn.OPAQUE: summary["sql_status"]["opaque"],
+    }
+    return [f"{condition.value}: {checks[condition]}" for condition in fail_on if checks[condition] > 0]
+
+
+def print_summary(analysis: Analysis, out: Console) -> None:
+    summary = summary_of(analysis)
+    out.print(f"[bold]kappa scan[/bold] {analysis.extra.get('python_files', 0)} Python files, "
+              f"{analysis.extra.get('sql_files', 0)} SQL files")  # fmt: skip
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("DAGs", str(summary["dags"]), "tasks", str(summary["tasks"]), "dependencies", str(summary["edges"]))
+    status = summary["sql_status"]
+    table.add_row("jobs", str(summary["jobs"]), "control tasks", str(summary["control_tasks"]), "", "")
+    table.add_row("parsed", str(status["parsed"]), "unparsed", str(status["unparsed"]), "", "")
+    table.add_row("missing", str(status["missing"]), "opaque", str(status["opaque"]), "", "")
+    out.print(table)
+    out.print(f"SQL parse rate: {summary['sql_parse_rate']:.1%} of jobs with SQL "
+              f"({summary['statements_parsed']}/{summary['statements']} statements)")  # fmt: skip
+    if any(p != "none" for p in summary["pattern"]):
+        out.print("patterns: " + ", ".join(f"{k} {v}" for k, v in summary["pattern"].items()))
+        out.print("classes: " + ", ".join(f"{k} {v}" for k, v in summary["classification"].items()))
+    out.print("dialects: " + ", ".join(f"{k} {v}" for k, v in summary["dialects"].items()))
+    errors: list[Finding] = [*analysis.findings, *(f for job in analysis.jobs for f in job.findings)]
+    errors = sorted({f for f in errors if f.code.startswith("E")}, key=Finding.sort_key)
+    if errors:
+        out.print(f"\n[bold]{len(errors)} scan findings[/bold]")
+        for finding in errors:
+            out.print(finding.format(), markup=False)
+
+
+@app.command()
+def scan(
+    path: Annotated[Path, typer.Argument(help="Airflow repository (DAG folder, plugins, SQL files).")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="text summary or analysis.json")] = OutputFormat.TEXT,
+    out: Annotated[Path | None, typer.Option("--out", help="write the result to this file")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
+    fail_on: Annotated[list[FailOn] | None, typer.Option("--fail-on", help="exit 1 when any such finding exists")] = None,
+) -> None:
+    """Scan DAG files statically (nothing is imported or run) and report every task's SQL."""
+    if not path.is_dir():
+        error_console.print(f"kappa scan: {path} is not a directory")
+        raise typer.Exit(EXIT_USAGE)
+    if config is not None and not config.is_file():
+        error_console.print(f"kappa scan: config file {config} not found")
+        raise typer.Exit(EXIT_USAGE)
+    analysis = _scan_with_progress(path, config)
+    if output_format is OutputFormat.JSON:
+        document = dumps(analysis)
+        if out is None:
+            sys.stdout.write(document)
+        else:
+            write_atomically(out, document)
+            print_summary(analysis, console)
+            console.print(f"\nwrote {out}")
+    else:
+        print_summary(analysis, console)
+        if out is not None:
+            with console.capture() as captured:
+                print_summary(analysis, console)
+            write_atomically(out, captured.get())
+    crossed = thresholds_crossed(analysis, fail_on or [])
+    if crossed:
+        error_console.print("kappa scan: --fail-on threshold crossed: " + ", ".join(crossed))
+        raise typer.Exit(EXIT_THRESHOLD)
+
+
+def _scan_with_progress(path: Path, config: Path | None) -> Analysis:
+    columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=error_console, transient=True, disable=not error_console.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+
+        def advance(file: str, total: int) -> None:
+            bar.update(task, advance=1, total=total, description=file)
+
+        return run_scan(path, config_path=config, progress=advance)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        console.print(f"kappa-migrate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True)] = False,
+) -> None:
+    """kappa: scan, generate, validate and report an Airflow-to-Flink migration."""
+
+
+def main() -> None:
+    try:
+        app()
+    except KappaError as error:
+        error_console.print(f"kappa: {error}")
+        sys.exit(EXIT_USAGE)

@@ -1,0 +1,59 @@
+"""One exception root, and the catalogue of scan-error codes (E0xx).
+
+Errors in user input never escape as exceptions: each becomes a `Finding` with one of the codes
+below and the scan goes on. Exceptions are for the tool's own usage errors (bad options, an
+unreadable config) and for `--fail-fast`.
+"""
+
+from __future__ import annotations
+
+from .models import Finding
+
+
+class KappaError(Exception):
+    """Root of every exception kappa raises on purpose."""
+
+
+class UsageError(KappaError):
+    """Bad command-line usage or configuration (exit code 2)."""
+
+
+class ScanAbort(KappaError):
+    """Raised with `--fail-fast` on the first scan error."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.format())
+        self.finding = finding
+
+
+# code -> (name, summary). Codes never change meaning.
+SCAN_ERRORS: dict[str, tuple[str, str]] = {
+    "E001": ("dag-syntax-error", "Python file does not parse"),
+    "E002": ("file-not-utf8", "file is not valid UTF-8"),
+    "E003": ("file-unreadable", "file cannot be read"),
+    "E004": ("file-binary", "file looks binary"),
+    "E005": ("file-too-large", "file is larger than the scan limit"),
+    "E006": ("symlink-loop", "symbolic link loops or cannot be resolved"),
+    "E007": ("path-outside-root", "path resolves outside the scanned root"),
+    "E008": ("scan-budget-exceeded", "file took longer than the time or depth budget"),
+    "E010": ("sql-parse-error", "SQL does not parse in the job's dialect"),
+    "E011": ("sql-file-missing", "SQL file referenced by a task was not found"),
+    "E012": ("template-error", "Jinja template does not render"),
+    "E013": ("template-undefined", "template uses a name Airflow's context does not have"),
+    "E014": ("template-unsafe", "template tries to reach Python internals; blocked by the sandbox"),
+    "E020": ("dag-id-unresolved", "dag_id is not a constant the scanner can resolve"),
+    "E021": ("task-id-unresolved", "task_id is not a constant the scanner can resolve"),
+    "E022": ("duplicate-task-id", "two tasks of one DAG have the same task_id"),
+    "E023": ("duplicate-dag-id", "two DAGs have the same dag_id"),
+    "E024": ("unknown-dependency", "dependency names something that is not a task"),
+    "E030": ("opaque-task", "task runs code the scanner cannot see"),
+    "E031": ("sql-unresolved", "task's SQL argument is not a constant the scanner can resolve"),
+    "E032": ("dialect-unknown", "no dialect could be decided for the task's SQL"),
+    "E040": ("config-error", "kappa configuration is invalid"),
+}
+
+
+def scan_error(code: str, message: str, file: str, line: int = 1, col: int = 1) -> Finding:
+    """Build a scan-error finding; the name comes from the catalogue."""
+    name, _ = SCAN_ERRORS[code]
+    return Finding(code=code, name=name, message=message, file=file, line=max(line, 1), col=max(col, 1))

@@ -1,0 +1,208 @@
+"""Plain, frozen models that flow between the pipeline stages.
+
+Every stage takes these and returns these; nothing here does I/O. Mappings held by a frozen
+model are treated as read-only by convention (they are built once by the stage that makes the
+model and never changed afterwards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class SqlStatus(StrEnum):
+    PARSED = "parsed"
+    UNPARSED = "unparsed"
+    MISSING = "missing"
+    OPAQUE = "opaque"
+
+
+class Pattern(StrEnum):
+    FIX = "fix"
+    OPTIMIZE = "optimize"
+    REPROCESS = "reprocess"
+    TRANSFORM = "transform"
+    NONE = "none"
+
+
+class Classification(StrEnum):
+    STATELESS = "stateless"
+    STATEFUL = "stateful"
+    SINK_UPDATE = "sink-update"
+    NONE = "none"
+
+
+class SinkMode(StrEnum):
+    APPEND = "append"
+    UPSERT = "upsert"
+    NONE = "none"
+
+
+class SqlOrigin(StrEnum):
+    INLINE = "inline"  # a string (or list of strings) given to the operator
+    FILE = "file"  # a .sql file found through template_searchpath or the DAG folder
+    BASH = "bash"  # a `bq query`, `spark-sql -e`, `psql -c`, `hive -e` command line
+    CALLABLE = "callable"  # a hook / cursor call inside a PythonOperator or @task callable
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A located message: scan errors, pattern evidence, classification reasons, notes."""
+
+    code: str
+    name: str
+    message: str
+    file: str
+    line: int = 1
+    col: int = 1
+
+    def format(self) -> str:
+        """`path:line:col CODE message`, the sqlfluff / ruff shape."""
+        return f"{self.file}:{self.line}:{self.col} {self.code} {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+        }
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line, self.col, self.code, self.message)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What `discover` found under the root. Paths are POSIX, relative to the root."""
+
+    root: str
+    python_files: tuple[str, ...]  # every .py (DAGs, plugins, helpers)
+    sql_files: tuple[str, ...]
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """Where a task's SQL text comes from, before rendering."""
+
+    origin: SqlOrigin
+    text: str  # the raw (template) text
+    file: str  # file holding the text: the DAG file, or the .sql file
+    line: int  # 1-based line in `file` where the text starts
+    reference: str = ""  # for FILE: the name as the DAG wrote it (e.g. "sql/daily.sql")
+    resolved: bool = True  # False when parts of the text were unknown at scan time
+    via: str = ""  # e.g. "PostgresHook.run", "bq query", "configuration.query.query"
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: str  # full id, TaskGroup prefixes included
+    operator: str  # class name as imported, e.g. "SQLExecuteQueryOperator", "@task"
+    file: str
+    line: int
+    col: int = 1
+    conn_id: str | None = None
+    dialect: str | None = None
+    dialect_source: str = "none"  # operator | hook | conn_table | conn_name | config | parse | none
+    dialect_confidence: float = 0.0  # 1.0 certain (operator) ... 0.0 unknown
+    sql: tuple[SqlSource, ...] = ()
+    sql_missing_reason: str = ""  # why an SQL operator has no SQL we could read
+    opaque: bool = False  # runs code we cannot see (PythonOperator, pod, ...)
+    opaque_reason: str = ""
+    group: str | None = None
+    mapped: bool = False  # dynamic task mapping (.expand)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    bash_command: str | None = None
+    outlets: tuple[str, ...] = ()  # Dataset / Asset URIs the task produces
+
+
+@dataclass(frozen=True)
+class Dag:
+    dag_id: str
+    file: str
+    line: int
+    schedule: str | None = None  # cron / preset / timetable class / "dataset:<uri>" / None
+    catchup: bool | None = None
+    start_date: str | None = None  # ISO date, when static
+    end_date: str | None = None
+    default_args: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    doc_md: str | None = None
+    description: str | None = None
+    template_searchpath: tuple[str, ...] = ()  # relative to the scanned root where possible
+    tasks: tuple[Task, ...] = ()
+    edges: tuple[tuple[str, str], ...] = ()  # (upstream task_id, downstream task_id), sorted
+    schedule_datasets: tuple[str, ...] = ()  # Dataset / Asset URIs the DAG is scheduled on
+
+
+@dataclass(frozen=True)
+class RenderedSql:
+    """A template rendered with Airflow's context stood in."""
+
+    text: str
+    time_variables: tuple[str, ...] = ()  # e.g. ("ds", "macros.ds_add")
+    lookback_days: tuple[int, ...] = ()  # offsets passed to ds_add & co, e.g. (-3,)
+    params_used: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    # rendered value -> template expression that produced it, so later stages can tie a literal
+    # in the SQL back to `{{ ds }}` or `{{ macros.ds_add(ds, -3) }}`
+    markers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement of a job, parsed (or not) in the job's dialect."""
+
+    index: int  # 0-based position in the job's statement list
+    sql: str  # rendered text of this statement
+    file: str
+    line: int  # 1-based line in `file` where the statement starts
+    dialect: str
+    parsed: bool
+    kind: str = ""  # filled by analysis: insert, insert_overwrite, merge, update, ...
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A task seen as a unit of migration (the `jobs[]` entry of analysis.json)."""
+
+    id: str
+    dag_id: str
+    task_id: str
+    file: str
+    line: int
+    operator: str
+    dialect: str | None
+    sql_status: SqlStatus
+    dialect_source: str = "none"
+    dialect_confidence: float = 0.0
+    sources: tuple[SqlSource, ...] = ()
+    rendered: tuple[RenderedSql, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    pattern: Pattern = Pattern.NONE
+    classification: Classification = Classification.NONE
+    sink_mode: SinkMode = SinkMode.NONE
+    upsert_key: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    time_variables: tuple[str, ...] = ()
+    lookback_days: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    root: str
+    dags: tuple[Dag, ...]
+    jobs: tuple[Job, ...]
+    findings: tuple[Finding, ...]
+    files_scanned: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. the lineage graph

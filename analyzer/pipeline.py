@@ -1,0 +1,277 @@
+"""The scan pipeline: discover -> parse_dags -> extract_sql -> render -> parse_sql -> Analysis.
+
+Each Python file is scanned on its own (`scan_python_file`), so one broken file never stops the
+others and files can later be scanned in parallel. The only I/O is reading the user's files,
+through `discover.read_text`, with a per-run cache so each file is read once.
+"""
+
+from __future__ import annotations
+
+import ast
+import os.path
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import KappaConfig, load_config
+from .dags import ClassInfo, FunctionRef, ParsedTask, index_classes, parse_dag_file, plain
+from .discover import discover, read_text
+from .errors import scan_error
+from .models import Analysis, Dag, Finding, Job, RenderedSql, SqlStatus, Statement, Task
+from .operators import CANDIDATE_DIALECTS, OperatorKind
+from .render import render_sql
+from .sql import guess_dialect, parse_statements
+from .tasks import extract_sql, operator_kind
+
+Progress = Callable[[str, int], None]  # (file just scanned, number of Python files)
+
+
+@dataclass
+class FileCache:
+    """Reads each user file once per run; unreadable files are reported once."""
+
+    root: Path
+    texts: dict[str, str | None] = field(default_factory=dict)
+    findings: dict[str, Finding] = field(default_factory=dict)
+
+    def read(self, path: str) -> str | None:
+        relative = self.relative(path)
+        if relative is None:
+            return None
+        if relative not in self.texts:
+            result = read_text(self.root / relative, self.root)
+            self.texts[relative] = result.text
+            if result.finding is not None:
+                self.findings[relative] = result.finding
+        return self.texts[relative]
+
+    def relative(self, path: str) -> str | None:
+        """Root-relative form of a path (absolute or relative); None outside the root."""
+        absolute = Path(path) if os.path.isabs(path) else self.root / path
+        try:
+            return Path(os.path.normpath(absolute)).relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    file: str
+    tree: ast.Module | None
+    findings: tuple[Finding, ...] = ()
+
+
+def load_module(file: str, cache: FileCache) -> ModuleSource:
+    """Read and parse one Python file with `ast` (never imported); failures are findings."""
+    text = cache.read(file)
+    if text is None:
+        finding = cache.findings.get(file)
+        return ModuleSource(file, None, (finding,) if finding else ())
+    try:
+        tree = ast.parse(text, filename=file)
+    except SyntaxError as error:
+        message = f"{file} does not parse: {error.msg}"
+        finding = scan_error("E001", message, file, error.lineno or 1, error.offset or 1)
+        return ModuleSource(file, None, (finding,))
+    except (ValueError, RecursionError, MemoryError) as error:
+        finding = scan_error("E008", f"{file} cannot be parsed: {type(error).__name__}", file)
+        return ModuleSource(file, None, (finding,))
+    return ModuleSource(file, tree)
+
+
+def mentions_dag(tree: ast.Module) -> bool:
+    """Airflow's own safe-mode test, on names instead of bytes: the module talks about DAGs."""
+    for node in ast.walk(tree):
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        if isinstance(node, ast.ImportFrom | ast.Import):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            if any(m.startswith("airflow") for m in modules):
+                return True
+        if name in {"DAG", "dag"}:
+            return True
+    return False
+
+
+def user_macros(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`user_defined_macros` for the renderer: constants as they are, functions as stand-ins."""
+    macros: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, FunctionRef):
+            macros[name] = _macro_stand_in(name)
+        else:
+            macros[name] = plain(value)
+    return macros
+
+
+def _macro_stand_in(name: str) -> Callable[..., str]:
+    def stand_in(*_args: object, **_kwargs: object) -> str:
+        return f"__macro_{name}__"
+
+    return stand_in
+
+
+def render_and_parse(task: Task, dag: Dag, macros: Mapping[str, Any], root: Path) -> tuple[Job, tuple[Finding, ...]]:
+    """Render each SQL source of a task, decide the dialect if still open, parse the statements."""
+    params = {**dag.params, **task.params}
+    dag_dir = Path(dag.file).parent.as_posix()
+    search_path = (*dag.template_searchpath, dag_dir)
+    findings: list[Finding] = []
+    rendered: list[RenderedSql] = []
+    for source in task.sql:
+        result = render_sql(source, root=root, search_path=search_path, params=params, user_defined_macros=macros)
+        rendered.append(result)
+        findings.extend(result.findings)
+    dialect, dialect_source, confidence = task.dialect, task.dialect_source, task.dialect_confidence
+    if dialect is None and rendered:
+        guessed, guess_confidence = guess_dialect("\n;\n".join(r.text for r in rendered), CANDIDATE_DIALECTS)
+        if guessed is not None:
+            dialect, dialect_source, confidence = guessed, "parse", guess_confidence
+    statements: list[Statement] = []
+    for source, result in zip(task.sql, rendered, strict=True):
+        if not result.text.strip():
+            continue
+        parsed, problems = parse_statements(
+            result.text, dialect or "", file=source.file, line=source.line, start_index=len(statements)
+        )
+        statements.extend(parsed)
+        findings.extend(problems)
+    if task.sql and dialect is None:
+        message = f"task {task.task_id!r}: no dialect from the operator, connection, config or parsing"
+        findings.append(scan_error("E032", message, task.file, task.line, task.col))
+    job = Job(
+        id=f"{dag.dag_id}.{task.task_id}",
+        dag_id=dag.dag_id,
+        task_id=task.task_id,
+        file=task.file,
+        line=task.line,
+        operator=task.operator,
+        dialect=dialect,
+        sql_status=sql_status(task, statements, rendered),
+        dialect_source=dialect_source,
+        dialect_confidence=confidence,
+        sources=task.sql,
+        rendered=tuple(rendered),
+        statements=tuple(statements),
+        time_variables=tuple(sorted({v for r in rendered for v in r.time_variables})),
+        lookback_days=tuple(sorted({d for r in rendered for d in r.lookback_days})),
+    )
+    return job, tuple(findings)
+
+
+def sql_status(task: Task, statements: Iterable[Statement], rendered: Iterable[RenderedSql]) -> SqlStatus:
+    statements = list(statements)
+    if task.opaque:
+        return SqlStatus.OPAQUE
+    if not task.sql:
+        return SqlStatus.MISSING
+    if not statements or not all(s.parsed for s in statements):
+        return SqlStatus.UNPARSED
+    if any(f.code in {"E012", "E014"} for r in rendered for f in r.findings):
+        return SqlStatus.UNPARSED
+    return SqlStatus.PARSED
+
+
+@dataclass(frozen=True)
+class FileScan:
+    dags: tuple[Dag, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    control_tasks: int = 0
+    findings: tuple[Finding, ...] = ()
+
+
+def scan_python_file(
+    module: ModuleSource, root: Path, classes: Mapping[str, ClassInfo], config: KappaConfig, cache: FileCache
+) -> FileScan:
+    """Every DAG, task and job of one Python file."""
+    if module.tree is None:
+        return FileScan(findings=module.findings)
+    if not mentions_dag(module.tree):
+        return FileScan()
+    result = parse_dag_file(module.file, module.tree, root, classes, config, cache.read)
+    findings = list(result.findings)
+    by_dag: dict[str, list[ParsedTask]] = {}
+    for parsed in result.tasks:
+        dag_id = parsed.dag.dag_id
+        if isinstance(dag_id, str):
+            by_dag.setdefault(dag_id, []).append(parsed)
+    dags: list[Dag] = []
+    jobs: list[Job] = []
+    control = 0
+    for dag in result.dags:
+        parsed_tasks = {p.draft.task_id: p for p in by_dag.get(dag.dag_id, [])}
+        filled: list[Task] = []
+        macros = user_macros(result.user_macros.get(dag.dag_id, {}))
+        for task in dag.tasks:
+            parsed = parsed_tasks[task.task_id]
+            task, extract_problems = extract_sql(parsed, task, dag, root, config, cache.read)
+            filled.append(task)
+            if operator_kind(parsed) is OperatorKind.CONTROL:
+                control += 1
+                findings.extend(extract_problems)
+                continue
+            job, problems = render_and_parse(task, dag, macros, root)
+            job_findings = sorted({*extract_problems, *problems}, key=Finding.sort_key)
+            jobs.append(replace(job, findings=tuple(job_findings)))
+        dags.append(replace(dag, tasks=tuple(filled)))
+    return FileScan(tuple(dags), tuple(jobs), control, tuple(findings))
+
+
+def scan(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
+    """Scan an Airflow repository statically and return its analysis.
+
+    >>> analysis = scan(Path("samples"))  # doctest: +SKIP
+    >>> analysis.jobs[0].sql_status  # doctest: +SKIP
+    <SqlStatus.PARSED: 'parsed'>
+    """
+    root = root.resolve()
+    inventory = discover(root)
+    config, config_findings = load_config(root, config_path)
+    cache = FileCache(root)
+    modules = [load_module(file, cache) for file in inventory.python_files]
+    classes: dict[str, ClassInfo] = {}
+    for module in modules:
+        if module.tree is not None:
+            for name, info in index_classes(module.file, module.tree).items():
+                classes.setdefault(name, info)
+    dags: list[Dag] = []
+    jobs: list[Job] = []
+    findings: list[Finding] = [*inventory.findings, *config_findings]
+    control_tasks = 0
+    for module in modules:
+        if progress is not None:
+            progress(module.file, len(modules))
+        scanned = scan_python_file(module, root, classes, config, cache)
+        dags.extend(scanned.dags)
+        jobs.extend(scanned.jobs)
+        control_tasks += scanned.control_tasks
+        findings.extend(scanned.findings)
+    findings.extend(_duplicate_dags(dags))
+    # unreadable .sql files (Python files report theirs through load_module)
+    findings.extend(f for path, f in cache.findings.items() if path not in inventory.python_files)
+    unique = sorted(set(findings), key=Finding.sort_key)
+    return Analysis(
+        root=root.as_posix(),
+        dags=tuple(sorted(dags, key=lambda d: (d.dag_id, d.file, d.line))),
+        jobs=tuple(sorted(jobs, key=lambda j: j.id)),
+        findings=tuple(unique),
+        files_scanned=len(inventory.python_files) + len(inventory.sql_files),
+        extra={
+            "python_files": len(inventory.python_files),
+            "sql_files": len(inventory.sql_files),
+            "control_tasks": control_tasks,
+            "tool_version": __version__,
+        },
+    )
+
+
+def _duplicate_dags(dags: Iterable[Dag]) -> list[Finding]:
+    counts = Counter(d.dag_id for d in dags)
+    findings = []
+    for dag in dags:
+        if counts[dag.dag_id] > 1:
+            message = f"dag_id {dag.dag_id!r} is defined {counts[dag.dag_id]} times"
+            findings.append(scan_error("E023", message, dag.file, dag.line))
+    return findings

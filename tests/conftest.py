@@ -1,0 +1,39 @@
+"""Shared fixtures: the sample repository and one scan of it per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.models import Analysis
+from analyzer.pipeline import scan
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLES = PROJECT / "samples"
+TESTS = PROJECT / "tests"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from the current output")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(scope="session")
+def samples_analysis() -> Analysis:
+    return scan(SAMPLES)
+
+
+def write_tree(root: Path, files: dict[str, str], dirs: list[str] | None = None) -> Path:
+    """Materialise a small repository described as data (path -> text)."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for relative in dirs or []:
+        (root / relative).mkdir(parents=True, exist_ok=True)
+    return root
