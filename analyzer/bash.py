@@ -22,29 +22,100 @@ class ClientSpec:
 
 
 CLIENTS: dict[str, ClientSpec] = {
-    "bq": ClientSpec("bigquery", (), (), subcommand="query", positional_sql=True,
-                     valued_flags=("--project_id", "--location", "--dataset_id", "--destination_table")),
-    "spark-sql": ClientSpec("spark", ("-e",), ("-f", "-i"),
-                            valued_flags=("--conf", "--hiveconf", "--hivevar", "--master", "--name",
-                                          "--database", "--driver-memory", "--executor-memory",
-                                          "--num-executors", "--queue", "--jars")),
-    "hive": ClientSpec("hive", ("-e",), ("-f", "-i"), valued_flags=("--hiveconf", "--hivevar", "-d", "--define",
-                                                                  "--database")),
-    "beeline": ClientSpec("hive", ("-e",), ("-f", "-i"), valued_flags=("-u", "-n", "-p", "--hiveconf", "--hivevar")),
-    "psql": ClientSpec("postgres", ("-c", "--command"), ("-f", "--file"),
-                       valued_flags=("-h", "--host", "-p", "--port", "-U", "--username", "-d", "--dbname", "-v",
-                                     "--set", "-o", "--output")),
-    "snowsql": ClientSpec("snowflake", ("-q", "--query"), ("-f", "--filename"),
-                          valued_flags=("-a", "--accountname", "-u", "--username", "-d", "--dbname", "-s",
-                                        "--schemaname", "-w", "--warehouse", "-r", "--rolename", "-c",
-                                        "--connection", "-o", "--option")),
-    "trino": ClientSpec("trino", ("--execute",), ("-f", "--file"),
-                        valued_flags=("--server", "--catalog", "--schema", "--user", "--session")),
-    "presto": ClientSpec("presto", ("--execute",), ("-f", "--file"),
-                         valued_flags=("--server", "--catalog", "--schema", "--user", "--session")),
-    "mysql": ClientSpec("mysql", ("-e", "--execute"), (), valued_flags=("-h", "-u", "-P", "-D", "--database")),
+    "bq": ClientSpec(
+        "bigquery",
+        (),
+        (),
+        subcommand="query",
+        positional_sql=True,
+        valued_flags=("--project_id", "--location", "--dataset_id", "--destination_table"),
+    ),
+    "spark-sql": ClientSpec(
+        "spark",
+        ("-e",),
+        ("-f", "-i"),
+        valued_flags=(
+            "--conf",
+            "--hiveconf",
+            "--hivevar",
+            "--master",
+            "--name",
+            "--database",
+            "--driver-memory",
+            "--executor-memory",
+            "--num-executors",
+            "--queue",
+            "--jars",
+        ),
+    ),
+    "hive": ClientSpec(
+        "hive",
+        ("-e",),
+        ("-f", "-i"),
+        valued_flags=("--hiveconf", "--hivevar", "-d", "--define", "--database"),
+    ),
+    "beeline": ClientSpec(
+        "hive", ("-e",), ("-f", "-i"), valued_flags=("-u", "-n", "-p", "--hiveconf", "--hivevar")
+    ),
+    "psql": ClientSpec(
+        "postgres",
+        ("-c", "--command"),
+        ("-f", "--file"),
+        valued_flags=(
+            "-h",
+            "--host",
+            "-p",
+            "--port",
+            "-U",
+            "--username",
+            "-d",
+            "--dbname",
+            "-v",
+            "--set",
+            "-o",
+            "--output",
+        ),
+    ),
+    "snowsql": ClientSpec(
+        "snowflake",
+        ("-q", "--query"),
+        ("-f", "--filename"),
+        valued_flags=(
+            "-a",
+            "--accountname",
+            "-u",
+            "--username",
+            "-d",
+            "--dbname",
+            "-s",
+            "--schemaname",
+            "-w",
+            "--warehouse",
+            "-r",
+            "--rolename",
+            "-c",
+            "--connection",
+            "-o",
+            "--option",
+        ),
+    ),
+    "trino": ClientSpec(
+        "trino",
+        ("--execute",),
+        ("-f", "--file"),
+        valued_flags=("--server", "--catalog", "--schema", "--user", "--session"),
+    ),
+    "presto": ClientSpec(
+        "presto",
+        ("--execute",),
+        ("-f", "--file"),
+        valued_flags=("--server", "--catalog", "--schema", "--user", "--session"),
+    ),
+    "mysql": ClientSpec(
+        "mysql", ("-e", "--execute"), (), valued_flags=("-h", "-u", "-P", "-D", "--database")
+    ),
     "duckdb": ClientSpec("duckdb", ("-c",), (), valued_flags=()),
-}  # fmt: skip
+}
 
 SEPARATORS = frozenset({"&&", "||", ";", "|", "&", ";;", "(", ")"})
 
@@ -82,7 +153,10 @@ def _split_commands(command: str) -> list[list[str]]:
 
 def _strip_env_and_sudo(tokens: list[str]) -> list[str]:
     index = 0
-    while index < len(tokens) and ("=" in tokens[index] and not tokens[index].startswith("-") or tokens[index] in {"sudo", "exec", "time", "env"}):
+    while index < len(tokens) and (
+        ("=" in tokens[index] and not tokens[index].startswith("-"))
+        or tokens[index] in {"sudo", "exec", "time", "env"}
+    ):
         index += 1
     return tokens[index:]
 
@@ -100,16 +174,18 @@ def _client_sql(client: str, spec: ClientSpec, args: list[str], command: str) ->
         flag, _, attached = arg.partition("=")
         value = attached if attached else (args[index + 1] if index + 1 < len(args) else None)
         step = 1 if attached or flag not in (*spec.inline_flags, *spec.file_flags, *spec.valued_flags) else 2
-        if flag in spec.inline_flags and value is not None:
+        if arg == "<" and index + 1 < len(args):
+            found.append(
+                BashSql(client, spec.dialect, None, args[index + 1], _line_of(command, args[index + 1]))
+            )
+            step = 2
+        elif flag in spec.inline_flags and value is not None:
             found.append(BashSql(client, spec.dialect, value, None, _line_of(command, value)))
         elif flag in spec.file_flags and value is not None:
             found.append(BashSql(client, spec.dialect, None, value, _line_of(command, value)))
         elif spec.positional_sql and not arg.startswith("-") and not positional_seen:
             positional_seen = True
             found.append(BashSql(client, spec.dialect, arg, None, _line_of(command, arg)))
-        elif arg == "<" and index + 1 < len(args):
-            found.append(BashSql(client, spec.dialect, None, args[index + 1], _line_of(command, args[index + 1])))
-            step = 2
         index += step
     return found
 
@@ -127,8 +203,8 @@ def parse_bash(command: str) -> BashFacts:
         return BashFacts(error=f"cannot split the shell command: {error}")
     sql: list[BashSql] = []
     backfill: list[str] = []
-    for tokens in commands:
-        tokens = _strip_env_and_sudo(tokens)
+    for command_tokens in commands:
+        tokens = _strip_env_and_sudo(command_tokens)
         if not tokens:
             continue
         program = tokens[0].rsplit("/", 1)[-1]

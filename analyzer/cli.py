@@ -22,6 +22,7 @@ from .contract import dumps, summary_of
 from .errors import KappaError
 from .models import Analysis, Finding
 from .pipeline import scan as run_scan
+from .resources import render_template
 
 app = typer.Typer(
     name="kappa",
@@ -39,6 +40,7 @@ EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE = 0, 1, 2
 class OutputFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
+    MARKDOWN = "markdown"
 
 
 class FailOn(StrEnum):
@@ -74,36 +76,59 @@ def thresholds_crossed(analysis: Analysis, fail_on: list[FailOn]) -> list[str]:
 
 def print_summary(analysis: Analysis, out: Console) -> None:
     summary = summary_of(analysis)
-    out.print(f"[bold]kappa scan[/bold] {analysis.extra.get('python_files', 0)} Python files, "
-              f"{analysis.extra.get('sql_files', 0)} SQL files")  # fmt: skip
+    out.print(
+        f"[bold]kappa scan[/bold] {analysis.extra.get('python_files', 0)} Python files, "
+        f"{analysis.extra.get('sql_files', 0)} SQL files"
+    )
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("DAGs", str(summary["dags"]), "tasks", str(summary["tasks"]), "dependencies", str(summary["edges"]))
+    table.add_row(
+        "DAGs", str(summary["dags"]), "tasks", str(summary["tasks"]), "dependencies", str(summary["edges"])
+    )
     status = summary["sql_status"]
     table.add_row("jobs", str(summary["jobs"]), "control tasks", str(summary["control_tasks"]), "", "")
     table.add_row("parsed", str(status["parsed"]), "unparsed", str(status["unparsed"]), "", "")
     table.add_row("missing", str(status["missing"]), "opaque", str(status["opaque"]), "", "")
     out.print(table)
-    out.print(f"SQL parse rate: {summary['sql_parse_rate']:.1%} of jobs with SQL "
-              f"({summary['statements_parsed']}/{summary['statements']} statements)")  # fmt: skip
+    out.print(
+        f"SQL parse rate: {summary['sql_parse_rate']:.1%} of jobs with SQL "
+        f"({summary['statements_parsed']}/{summary['statements']} statements)"
+    )
     if any(p != "none" for p in summary["pattern"]):
         out.print("patterns: " + ", ".join(f"{k} {v}" for k, v in summary["pattern"].items()))
         out.print("classes: " + ", ".join(f"{k} {v}" for k, v in summary["classification"].items()))
     out.print("dialects: " + ", ".join(f"{k} {v}" for k, v in summary["dialects"].items()))
-    errors: list[Finding] = [*analysis.findings, *(f for job in analysis.jobs for f in job.findings)]
-    errors = sorted({f for f in errors if f.code.startswith("E")}, key=Finding.sort_key)
+    errors = scan_findings(analysis)
     if errors:
         out.print(f"\n[bold]{len(errors)} scan findings[/bold]")
         for finding in errors:
             out.print(finding.format(), markup=False)
 
 
+def scan_findings(analysis: Analysis) -> list[Finding]:
+    """Every E-finding, file-level and job-level, once each, in file order."""
+    everything = [*analysis.findings, *(f for job in analysis.jobs for f in job.findings)]
+    return sorted({f for f in everything if f.code.startswith("E")}, key=Finding.sort_key)
+
+
+def markdown_summary(analysis: Analysis) -> str:
+    return render_template(
+        "scan_summary.md.j2", summary=summary_of(analysis), findings=scan_findings(analysis)
+    )
+
+
 @app.command()
 def scan(
     path: Annotated[Path, typer.Argument(help="Airflow repository (DAG folder, plugins, SQL files).")],
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="text summary or analysis.json")] = OutputFormat.TEXT,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text summary, analysis.json, or Markdown")
+    ] = OutputFormat.TEXT,
     out: Annotated[Path | None, typer.Option("--out", help="write the result to this file")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
-    fail_on: Annotated[list[FailOn] | None, typer.Option("--fail-on", help="exit 1 when any such finding exists")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")
+    ] = None,
+    fail_on: Annotated[
+        list[FailOn] | None, typer.Option("--fail-on", help="exit 1 when any such finding exists")
+    ] = None,
 ) -> None:
     """Scan DAG files statically (nothing is imported or run) and report every task's SQL."""
     if not path.is_dir():
@@ -113,8 +138,8 @@ def scan(
         error_console.print(f"kappa scan: config file {config} not found")
         raise typer.Exit(EXIT_USAGE)
     analysis = _scan_with_progress(path, config)
-    if output_format is OutputFormat.JSON:
-        document = dumps(analysis)
+    if output_format is not OutputFormat.TEXT:
+        document = dumps(analysis) if output_format is OutputFormat.JSON else markdown_summary(analysis)
         if out is None:
             sys.stdout.write(document)
         else:
@@ -135,7 +160,9 @@ def scan(
 
 def _scan_with_progress(path: Path, config: Path | None) -> Analysis:
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, console=error_console, transient=True, disable=not error_console.is_terminal) as bar:
+    with Progress(
+        *columns, console=error_console, transient=True, disable=not error_console.is_terminal
+    ) as bar:
         task = bar.add_task("", total=None)
 
         def advance(file: str, total: int) -> None:

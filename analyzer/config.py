@@ -94,7 +94,7 @@ def load_config(root: Path, explicit: Path | None = None) -> tuple[KappaConfig, 
             continue
         source = path.name if not explicit else str(path)
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            raw: Mapping[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             return KappaConfig(source=source), (scan_error("E040", f"cannot read {source}: {error}", source),)
         if path.name == "pyproject.toml" and not explicit:

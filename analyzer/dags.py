@@ -13,6 +13,7 @@ it loop forever.
 from __future__ import annotations
 
 import ast
+import itertools
 import os.path
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,7 +45,6 @@ from .pyeval import (
     PathStr,
     TaintedStr,
     Unknown,
-    as_text,
     join_text,
     percent_format,
     pure_function,
@@ -58,13 +58,46 @@ MAX_COLLECTION = 10_000
 
 # names Airflow puts in a task's context; a callable parameter with one of these names receives it
 CONTEXT_KEYS = frozenset(
-    {"ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "logical_date", "execution_date",
-     "data_interval_start", "data_interval_end", "prev_ds", "next_ds", "prev_ds_nodash", "next_ds_nodash",
-     "yesterday_ds", "tomorrow_ds", "yesterday_ds_nodash", "tomorrow_ds_nodash", "params", "dag_run", "ti",
-     "task_instance", "run_id", "dag", "task", "macros", "var", "conn", "test_mode", "prev_execution_date",
-     "next_execution_date", "prev_data_interval_start_success", "prev_start_date_success", "templates_dict",
-     "triggering_dataset_events", "triggering_asset_events", "outlets", "inlets"}
-)  # fmt: skip
+    {
+        "ds",
+        "ds_nodash",
+        "ts",
+        "ts_nodash",
+        "ts_nodash_with_tz",
+        "logical_date",
+        "execution_date",
+        "data_interval_start",
+        "data_interval_end",
+        "prev_ds",
+        "next_ds",
+        "prev_ds_nodash",
+        "next_ds_nodash",
+        "yesterday_ds",
+        "tomorrow_ds",
+        "yesterday_ds_nodash",
+        "tomorrow_ds_nodash",
+        "params",
+        "dag_run",
+        "ti",
+        "task_instance",
+        "run_id",
+        "dag",
+        "task",
+        "macros",
+        "var",
+        "conn",
+        "test_mode",
+        "prev_execution_date",
+        "next_execution_date",
+        "prev_data_interval_start_success",
+        "prev_start_date_success",
+        "templates_dict",
+        "triggering_dataset_events",
+        "triggering_asset_events",
+        "outlets",
+        "inlets",
+    }
+)
 
 # database client libraries used directly from callables: import root -> dialect
 CLIENT_LIBRARIES: dict[str, str | None] = {
@@ -87,7 +120,7 @@ class _BudgetExceeded(Exception):
     pass
 
 
-class _Return(Exception):  # noqa: N818 - control flow, not an error
+class _Return(Exception):
     def __init__(self, value: Any) -> None:
         self.value = value
 
@@ -257,7 +290,9 @@ def index_classes(file: str, tree: ast.Module) -> dict[str, ClassInfo]:
         for statement in node.body:
             target, value = _class_assignment(statement)
             if target == "template_fields" and isinstance(value, ast.Tuple | ast.List | ast.Set):
-                fields = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                fields = [
+                    e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
         sql_field = next((f for f in fields if any(word in f.lower() for word in SQL_FIELD_WORDS)), None)
         found[node.name] = ClassInfo(node.name, file, bases, sql_field)
     return found
@@ -301,7 +336,9 @@ def _custom_operator_spec(
     if info is None or name in seen:
         return None
     for base in info.bases:
-        spec = resolve_operator(base, {}, config) or _custom_operator_spec(base, classes, config, seen | {name})
+        spec = resolve_operator(base, {}, config) or _custom_operator_spec(
+            base, classes, config, seen | {name}
+        )
         if spec is None:
             continue
         if info.sql_field and spec.kind is OperatorKind.SQL and info.sql_field not in spec.sql_args:
@@ -392,7 +429,9 @@ class Interpreter:
         except _Return:
             pass
         except (_BudgetExceeded, RecursionError):
-            self.finding("E008", f"{self.file} exceeded the evaluation budget; later tasks may be missing", tree)
+            self.finding(
+                "E008", f"{self.file} exceeded the evaluation budget; later tasks may be missing", tree
+            )
         return scope
 
     def exec_block(self, statements: Sequence[ast.stmt], scope: Scope) -> None:
@@ -544,7 +583,7 @@ class Interpreter:
             return handler(self, node, scope)
         except (_BudgetExceeded, _Return, RecursionError):
             raise
-        except Exception as error:  # noqa: BLE001 - an odd construct must not stop the scan
+        except Exception as error:
             return Unknown(f"{type(node).__name__}: {error}")
 
     def eval_constant(self, node: ast.Constant, _: Scope) -> Any:
@@ -629,7 +668,10 @@ class Interpreter:
         return Unknown("subscript")
 
     def eval_slice(self, node: ast.Slice, scope: Scope) -> Any:
-        parts = [self.eval(part, scope) if part is not None else None for part in (node.lower, node.upper, node.step)]
+        parts = [
+            self.eval(part, scope) if part is not None else None
+            for part in (node.lower, node.upper, node.step)
+        ]
         if all(p is None or isinstance(p, int) for p in parts):
             return slice(*parts)
         return Unknown("slice")
@@ -645,11 +687,13 @@ class Interpreter:
             self.depend(upstream, downstream, node)
             return right
         if operator is ast.Add:
-            if isinstance(left, str) and isinstance(right, str | Unknown) or isinstance(right, str) and isinstance(
-                left, Unknown
+            if (isinstance(left, str) and isinstance(right, str | Unknown)) or (
+                isinstance(right, str) and isinstance(left, Unknown)
             ):
                 return join_text([left, right])
-            if isinstance(left, list | tuple) and type(left) is type(right):
+            if isinstance(left, list) and isinstance(right, list):
+                return left + right
+            if isinstance(left, tuple) and isinstance(right, tuple):
                 return left + right
         if operator is ast.Mod and isinstance(left, str):
             return percent_format(left, right)
@@ -711,7 +755,9 @@ class Interpreter:
             return self.eval(node.body, scope)
         return self.eval(node.body if test else node.orelse, scope)
 
-    def eval_comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, scope: Scope) -> Any:
+    def eval_comprehension(
+        self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, scope: Scope
+    ) -> Any:
         inner = Scope(scope)
         results: list[Any] = []
 
@@ -772,7 +818,13 @@ class Interpreter:
         return self.call(callee, args, kwargs, nodes, node, scope)
 
     def call(
-        self, callee: Any, args: list[Any], kwargs: dict[str, Any], nodes: dict[str, ast.AST], node: ast.Call, scope: Scope
+        self,
+        callee: Any,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        nodes: dict[str, ast.AST],
+        node: ast.Call,
+        scope: Scope,
     ) -> Any:
         if isinstance(callee, _BoundMethod):
             return self.call_method(callee.receiver, callee.name, args, kwargs, nodes, node, scope)
@@ -782,7 +834,9 @@ class Interpreter:
             return self.call_function(callee, args, kwargs, node)
         if isinstance(callee, DecoratorFactory) and args and isinstance(args[0], FunctionRef):
             function = args[0]
-            return FunctionRef(function.node, function.scope, callee.kind, callee.flavour, dict(callee.options))
+            return FunctionRef(
+                function.node, function.scope, callee.kind, callee.flavour, dict(callee.options)
+            )
         if isinstance(callee, OperatorClass):
             return self.create_task(callee, kwargs, nodes, node, scope)
         if isinstance(callee, PartialOperator | PartialTask):
@@ -790,7 +844,13 @@ class Interpreter:
         return Unknown("call")
 
     def call_module(
-        self, ref: ModuleRef, args: list[Any], kwargs: dict[str, Any], nodes: dict[str, ast.AST], node: ast.Call, scope: Scope
+        self,
+        ref: ModuleRef,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        nodes: dict[str, ast.AST],
+        node: ast.Call,
+        scope: Scope,
     ) -> Any:
         name = ref.last
         airflow = ref.root == "airflow"
@@ -841,7 +901,9 @@ class Interpreter:
             self.record_sql(args[0] if args else kwargs.get("sql"), node, None, None, f"cursor.{name}")
         return Unknown(f".{name}()")
 
-    def call_function(self, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
+    def call_function(
+        self, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call
+    ) -> Any:
         handler = FUNCTION_KINDS[function.kind]
         return handler(self, function, args, kwargs, node)
 
@@ -860,7 +922,12 @@ class Interpreter:
         return None
 
     def bind_parameters(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef, local: Scope, args: list[Any], kwargs: dict[str, Any], context: bool
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        local: Scope,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        context: bool,
     ) -> None:
         parameters = node.args
         positional = [*parameters.posonlyargs, *parameters.args]
@@ -913,7 +980,9 @@ class Interpreter:
         if dag is None:
             return Unknown("task group outside a DAG")
         if not isinstance(group_id, str) or isinstance(group_id, TaintedStr):
-            self.finding("E021", "TaskGroup id is not a constant; its tasks are listed without the prefix", node)
+            self.finding(
+                "E021", "TaskGroup id is not a constant; its tasks are listed without the prefix", node
+            )
             group_id = f"unresolved_group_L{getattr(node, 'lineno', 0)}"
         parent_ref = kwargs.get("parent_group")
         parent = parent_ref.group_id if isinstance(parent_ref, GroupRef) else self.current_group
@@ -923,7 +992,11 @@ class Interpreter:
         while full_id in dag.groups:  # Airflow dedups repeated @task_group calls the same way
             suffix += 1
             full_id = f"{base}__{suffix}"
-        prefix = f"{full_id}." if kwargs.get("prefix_group_id", True) is not False else (parent_draft.prefix if parent_draft else "")
+        prefix = (
+            f"{full_id}."
+            if kwargs.get("prefix_group_id", True) is not False
+            else (parent_draft.prefix if parent_draft else "")
+        )
         dag.groups[full_id] = GroupDraft(full_id, parent, prefix)
         if parent_draft is not None:
             parent_draft.children.append(full_id)
@@ -956,7 +1029,9 @@ class Interpreter:
         task_id = kwargs.get("task_id")
         unresolved = not isinstance(task_id, str) or isinstance(task_id, TaintedStr | JinjaExpr)
         if unresolved:
-            self.finding("E021", f"task_id of {operator.name} is not a constant the scanner can resolve", node)
+            self.finding(
+                "E021", f"task_id of {operator.name} is not a constant the scanner can resolve", node
+            )
             task_id = f"unresolved_task_L{getattr(node, 'lineno', 0)}"
         group = group_ref.group_id if isinstance(group_ref, GroupRef) else self.current_group
         group_draft = dag.groups.get(group) if group else None
@@ -970,9 +1045,19 @@ class Interpreter:
             self.finding("E022", f"task_id {full_id!r} is used twice in one DAG; the second is ignored", node)
             return TaskRef(dag.index, full_id)
         draft = TaskDraft(
-            full_id, label or operator.name, operator.spec, node, group, merged, nodes, scope, mapped, function,
-            call_args, unresolved,
-        )  # fmt: skip
+            full_id,
+            label or operator.name,
+            operator.spec,
+            node,
+            group,
+            merged,
+            nodes,
+            scope,
+            mapped,
+            function,
+            call_args,
+            unresolved,
+        )
         dag.tasks[full_id] = draft
         if group_draft is not None:
             group_draft.members.append(full_id)
@@ -1010,7 +1095,9 @@ class Interpreter:
             dialect = self.config.connections.get(conn_id)
         return HookRef(name, dialect, conn_id)
 
-    def record_sql(self, value: Any, node: ast.AST, dialect: str | None, conn_id: str | None, via: str) -> None:
+    def record_sql(
+        self, value: Any, node: ast.AST, dialect: str | None, conn_id: str | None, via: str
+    ) -> None:
         if self.hook_calls is not None:
             self.hook_calls.append(HookSqlCall(value, getattr(node, "lineno", 1), dialect, conn_id, via))
 
@@ -1036,14 +1123,18 @@ class Interpreter:
                 if isinstance(templates, dict):
                     kwargs.setdefault("templates_dict", templates)
             args = [Unknown("upstream result") if isinstance(a, TaskRef) else a for a in args]
-            kwargs = {k: Unknown("upstream result") if isinstance(v, TaskRef) else v for k, v in kwargs.items()}
+            kwargs = {
+                k: Unknown("upstream result") if isinstance(v, TaskRef) else v for k, v in kwargs.items()
+            }
             self.hook_calls = []
             saved_dags, saved_groups = self.dag_stack, self.group_stack
             self.dag_stack, self.group_stack = [], []
             try:
                 entry.returned = self.run_body(function, args, kwargs, context=True)
             except (_BudgetExceeded, RecursionError):
-                self.finding("E008", f"callable of task {draft.task_id!r} exceeded the evaluation budget", draft.node)
+                self.finding(
+                    "E008", f"callable of task {draft.task_id!r} exceeded the evaluation budget", draft.node
+                )
             finally:
                 entry.hook_calls = self.hook_calls
                 self.hook_calls = None
@@ -1103,19 +1194,25 @@ def _decorator_for(ref: ModuleRef, options: Mapping[str, Any]) -> DecoratorFacto
 Builder = Callable[[Interpreter, list[Any], dict[str, Any], dict[str, ast.AST], ast.Call], Any]
 
 
-def _build_dag(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
+def _build_dag(
+    interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
+) -> Any:
     if args and "dag_id" not in kwargs:
         kwargs = {"dag_id": args[0], **kwargs}
     return interpreter.create_dag(kwargs, node)
 
 
-def _build_group(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
+def _build_group(
+    interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
+) -> Any:
     group_id = args[0] if args else kwargs.get("group_id")
     return interpreter.create_group(group_id, kwargs, node)
 
 
-def _build_chain(interpreter: Interpreter, args: list[Any], _kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
-    for upstream, downstream in zip(args, args[1:], strict=False):
+def _build_chain(
+    interpreter: Interpreter, args: list[Any], _kwargs: dict[str, Any], _: Any, node: ast.Call
+) -> Any:
+    for upstream, downstream in itertools.pairwise(args):
         pairwise = isinstance(upstream, list | tuple) and isinstance(downstream, list | tuple)
         if pairwise and len(upstream) == len(downstream):
             for up, down in zip(upstream, downstream, strict=True):
@@ -1125,13 +1222,17 @@ def _build_chain(interpreter: Interpreter, args: list[Any], _kwargs: dict[str, A
     return None
 
 
-def _build_chain_linear(interpreter: Interpreter, args: list[Any], _k: dict[str, Any], _: Any, node: ast.Call) -> Any:
-    for upstream, downstream in zip(args, args[1:], strict=False):
+def _build_chain_linear(
+    interpreter: Interpreter, args: list[Any], _k: dict[str, Any], _: Any, node: ast.Call
+) -> Any:
+    for upstream, downstream in itertools.pairwise(args):
         interpreter.depend(upstream, downstream, node)
     return None
 
 
-def _build_cross(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
+def _build_cross(
+    interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
+) -> Any:
     upstream = args[0] if args else kwargs.get("from_tasks")
     downstream = args[1] if len(args) > 1 else kwargs.get("to_tasks")
     interpreter.depend(upstream, downstream, node)
@@ -1139,7 +1240,9 @@ def _build_cross(interpreter: Interpreter, args: list[Any], kwargs: dict[str, An
 
 
 def _build_decorator(kind: str) -> Builder:
-    def build(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
+    def build(
+        interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
+    ) -> Any:
         if args and isinstance(args[0], FunctionRef):  # used bare: @dag applied by a call
             function = args[0]
             return FunctionRef(function.node, function.scope, kind, "task", {})
@@ -1164,11 +1267,15 @@ BUILDERS: dict[str, Builder] = {
 FunctionKind = Callable[[Interpreter, FunctionRef, list[Any], dict[str, Any], ast.Call], Any]
 
 
-def _call_plain(interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], _: Any) -> Any:
+def _call_plain(
+    interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], _: Any
+) -> Any:
     return interpreter.run_body(function, args, kwargs, context=interpreter.hook_calls is not None)
 
 
-def _call_dag(interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], _: Any) -> Any:
+def _call_dag(
+    interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], _: Any
+) -> Any:
     options = dict(function.options)
     options.setdefault("dag_id", function.node.name)
     ref = interpreter.create_dag(options, function.node)
@@ -1180,7 +1287,9 @@ def _call_dag(interpreter: Interpreter, function: FunctionRef, args: list[Any], 
     return ref
 
 
-def _call_group(interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
+def _call_group(
+    interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call
+) -> Any:
     options = dict(function.options)
     group_id = options.pop("group_id", function.node.name)
     group = interpreter.create_group(group_id, options, node)
@@ -1194,12 +1303,20 @@ def _call_group(interpreter: Interpreter, function: FunctionRef, args: list[Any]
     return result if _is_task_like(result) else group
 
 
-def _call_task(interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
+def _call_task(
+    interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call
+) -> Any:
     return _taskflow_task(interpreter, function, args, kwargs, node, mapped=False)
 
 
 def _taskflow_task(
-    interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call, *, mapped: bool
+    interpreter: Interpreter,
+    function: FunctionRef,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    node: ast.Call,
+    *,
+    mapped: bool,
 ) -> Any:
     options = dict(function.options)
     options.setdefault("task_id", function.node.name)
@@ -1207,7 +1324,15 @@ def _taskflow_task(
     label = "@task" if function.flavour == "task" else f"@task.{function.flavour}"
     operator = OperatorClass(label, spec)
     return interpreter.create_task(
-        operator, options, {}, node, function.scope, mapped=mapped, function=function, call_args=(args, kwargs), label=label
+        operator,
+        options,
+        {},
+        node,
+        function.scope,
+        mapped=mapped,
+        function=function,
+        call_args=(args, kwargs),
+        label=label,
     )
 
 
@@ -1220,11 +1345,20 @@ FUNCTION_KINDS: dict[str, FunctionKind] = {
 
 # -- methods on values ------------------------------------------------------------------------
 
-Method = Callable[[Interpreter, Any, str, list[Any], dict[str, Any], dict[str, ast.AST], ast.Call, Scope], Any]
+Method = Callable[
+    [Interpreter, Any, str, list[Any], dict[str, Any], dict[str, ast.AST], ast.Call, Scope], Any
+]
 
 
 def _m_set_stream(
-    interpreter: Interpreter, receiver: Any, name: str, args: list[Any], _kwargs: Any, _nodes: Any, node: ast.Call, _s: Any
+    interpreter: Interpreter,
+    receiver: Any,
+    name: str,
+    args: list[Any],
+    _kwargs: Any,
+    _nodes: Any,
+    node: ast.Call,
+    _s: Any,
 ) -> Any:
     other = args[0] if args else None
     if name == "set_downstream":
@@ -1234,33 +1368,69 @@ def _m_set_stream(
     return None
 
 
-def _m_override(interpreter: Interpreter, receiver: FunctionRef, _n: str, _a: list[Any], kwargs: dict[str, Any], *_: Any) -> Any:
-    return FunctionRef(receiver.node, receiver.scope, receiver.kind, receiver.flavour, {**receiver.options, **kwargs})
+def _m_override(
+    interpreter: Interpreter, receiver: FunctionRef, _n: str, _a: list[Any], kwargs: dict[str, Any], *_: Any
+) -> Any:
+    return FunctionRef(
+        receiver.node, receiver.scope, receiver.kind, receiver.flavour, {**receiver.options, **kwargs}
+    )
 
 
-def _m_function_partial(interpreter: Interpreter, receiver: FunctionRef, _n: str, _a: list[Any], kwargs: dict[str, Any], *_: Any) -> Any:
+def _m_function_partial(
+    interpreter: Interpreter, receiver: FunctionRef, _n: str, _a: list[Any], kwargs: dict[str, Any], *_: Any
+) -> Any:
     return PartialTask(receiver, kwargs)
 
 
-def _m_function_expand(interpreter: Interpreter, receiver: FunctionRef | PartialTask, name: str, args: list[Any], kwargs: dict[str, Any], nodes: dict[str, ast.AST], node: ast.Call, scope: Scope) -> Any:
+def _m_function_expand(
+    interpreter: Interpreter,
+    receiver: FunctionRef | PartialTask,
+    name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    nodes: dict[str, ast.AST],
+    node: ast.Call,
+    scope: Scope,
+) -> Any:
     function = receiver if isinstance(receiver, FunctionRef) else receiver.function
     fixed = {} if isinstance(receiver, FunctionRef) else receiver.kwargs
     # each mapped instance gets one element; an upstream XComArg stays a reference (an edge)
-    expanded = {k: v if isinstance(v, TaskRef) else v[0] if isinstance(v, list) and v else Unknown("mapped value")
-                for k, v in kwargs.items()}  # fmt: skip
+    expanded = {
+        k: v if isinstance(v, TaskRef) else v[0] if isinstance(v, list) and v else Unknown("mapped value")
+        for k, v in kwargs.items()
+    }
     if function.kind == "task":
         return _taskflow_task(interpreter, function, [], {**fixed, **expanded}, node, mapped=True)
     return interpreter.call_function(function, [], {**fixed, **expanded}, node)
 
 
-def _m_operator_partial(interpreter: Interpreter, receiver: Any, _n: str, _a: list[Any], kwargs: dict[str, Any], nodes: dict[str, ast.AST], *_: Any) -> Any:
+def _m_operator_partial(
+    interpreter: Interpreter,
+    receiver: Any,
+    _n: str,
+    _a: list[Any],
+    kwargs: dict[str, Any],
+    nodes: dict[str, ast.AST],
+    *_: Any,
+) -> Any:
     operator = receiver if isinstance(receiver, OperatorClass) else None
     if isinstance(receiver, ModuleRef):
-        operator = OperatorClass(receiver.last, resolve_operator(receiver.last, interpreter.classes, interpreter.config))
+        operator = OperatorClass(
+            receiver.last, resolve_operator(receiver.last, interpreter.classes, interpreter.config)
+        )
     return PartialOperator(operator, kwargs, nodes) if operator else Unknown("partial")
 
 
-def _m_operator_expand(interpreter: Interpreter, receiver: PartialOperator, name: str, args: list[Any], kwargs: dict[str, Any], nodes: dict[str, ast.AST], node: ast.Call, scope: Scope) -> Any:
+def _m_operator_expand(
+    interpreter: Interpreter,
+    receiver: PartialOperator,
+    name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    nodes: dict[str, ast.AST],
+    node: ast.Call,
+    scope: Scope,
+) -> Any:
     if name == "expand_kwargs":
         mapping = args[0] if args else None
         kwargs = {}
@@ -1273,7 +1443,9 @@ def _m_operator_expand(interpreter: Interpreter, receiver: PartialOperator, name
     return interpreter.create_task(receiver.operator, merged, merged_nodes, node, scope, mapped=True)
 
 
-def _m_str(interpreter: Interpreter, receiver: str, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any) -> Any:
+def _m_str(
+    interpreter: Interpreter, receiver: str, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any
+) -> Any:
     if isinstance(receiver, JinjaExpr):
         literal = ", ".join(repr(a) for a in args if isinstance(a, str | int | float))
         return JinjaExpr.of(f"{receiver.expression}.{name}({literal})")
@@ -1282,7 +1454,9 @@ def _m_str(interpreter: Interpreter, receiver: str, name: str, args: list[Any], 
     return string_method(receiver, name, args, kwargs)
 
 
-def _m_path(interpreter: Interpreter, receiver: PathStr, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any) -> Any:
+def _m_path(
+    interpreter: Interpreter, receiver: PathStr, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any
+) -> Any:
     if name in {"resolve", "absolute", "expanduser"}:
         return receiver
     if name == "joinpath" and all(isinstance(a, str) for a in args):
@@ -1305,9 +1479,15 @@ def _m_file(interpreter: Interpreter, receiver: FileHandle, name: str, *_: Any) 
     return _read(interpreter, receiver.path) if name == "read" else Unknown("file")
 
 
-def _m_file_text(interpreter: Interpreter, receiver: FileText, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any) -> Any:
+def _m_file_text(
+    interpreter: Interpreter, receiver: FileText, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any
+) -> Any:
     result = string_method(receiver.text, name, args, kwargs)
-    return FileText(result, receiver.path) if isinstance(result, str) and name in {"strip", "rstrip", "lstrip"} else result
+    return (
+        FileText(result, receiver.path)
+        if isinstance(result, str) and name in {"strip", "rstrip", "lstrip"}
+        else result
+    )
 
 
 def _m_list(interpreter: Interpreter, receiver: list[Any], name: str, args: list[Any], *_: Any) -> Any:
@@ -1324,7 +1504,14 @@ def _m_list(interpreter: Interpreter, receiver: list[Any], name: str, args: list
     return None
 
 
-def _m_dict(interpreter: Interpreter, receiver: dict[Any, Any], name: str, args: list[Any], kwargs: dict[str, Any], *_: Any) -> Any:
+def _m_dict(
+    interpreter: Interpreter,
+    receiver: dict[Any, Any],
+    name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *_: Any,
+) -> Any:
     if isinstance(receiver, ContextDict) and name == "get" and args and isinstance(args[0], str):
         return JinjaExpr.of(args[0]) if args[0] in CONTEXT_KEYS else (args[1] if len(args) > 1 else None)
     if name == "get" and args:
@@ -1347,7 +1534,16 @@ def _m_dict(interpreter: Interpreter, receiver: dict[Any, Any], name: str, args:
     return Unknown(f"dict.{name}")
 
 
-def _m_hook(interpreter: Interpreter, receiver: HookRef, name: str, args: list[Any], kwargs: dict[str, Any], nodes: dict[str, ast.AST], node: ast.Call, scope: Scope) -> Any:
+def _m_hook(
+    interpreter: Interpreter,
+    receiver: HookRef,
+    name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    nodes: dict[str, ast.AST],
+    node: ast.Call,
+    scope: Scope,
+) -> Any:
     if name in HOOK_SQL_METHODS:
         statement = args[0] if args else kwargs.get("sql", kwargs.get("hql", kwargs.get("query")))
         if name == "insert_job":
@@ -1355,7 +1551,9 @@ def _m_hook(interpreter: Interpreter, receiver: HookRef, name: str, args: list[A
             query = configuration.get("query") if isinstance(configuration, dict) else None
             statement = query.get("query") if isinstance(query, dict) else statement
         if statement is not None:
-            interpreter.record_sql(statement, node, receiver.dialect, receiver.conn_id, f"{receiver.name}.{name}")
+            interpreter.record_sql(
+                statement, node, receiver.dialect, receiver.conn_id, f"{receiver.name}.{name}"
+            )
         return Unknown("query result")
     return receiver  # get_conn(), cursor(), connect(), builder chains: still the same database
 
@@ -1512,7 +1710,9 @@ def date_of(value: Any) -> str | None:
 
 def edges_of(draft: DagDraft) -> tuple[tuple[str, str], ...]:
     """Task-level edges; a TaskGroup as upstream means its leaves, as downstream its roots."""
-    task_edges = {(a.task_id, b.task_id) for a, b in draft.edges if isinstance(a, TaskRef) and isinstance(b, TaskRef)}
+    task_edges = {
+        (a.task_id, b.task_id) for a, b in draft.edges if isinstance(a, TaskRef) and isinstance(b, TaskRef)
+    }
     group_edges = [(a, b) for a, b in draft.edges if isinstance(a, GroupRef) or isinstance(b, GroupRef)]
     for _ in range(2):  # a second pass sees edges that the first pass added inside nested groups
         for upstream, downstream in group_edges:
@@ -1532,7 +1732,9 @@ def _group_members(draft: DagDraft, group_id: str) -> list[str]:
     return members
 
 
-def _group_ends(draft: DagDraft, ref: TaskRef | GroupRef, edges: set[tuple[str, str]], *, leaves: bool) -> list[str]:
+def _group_ends(
+    draft: DagDraft, ref: TaskRef | GroupRef, edges: set[tuple[str, str]], *, leaves: bool
+) -> list[str]:
     if isinstance(ref, TaskRef):
         return [ref.task_id]
     members = set(_group_members(draft, ref.group_id))
@@ -1572,7 +1774,9 @@ def parse_dag_file(
     for draft in interpreter.dags:
         dag_id = draft.dag_id
         if not isinstance(dag_id, str) or isinstance(dag_id, TaintedStr | JinjaExpr):
-            interpreter.finding("E020", "dag_id is not a constant the scanner can resolve; the DAG is skipped", draft.node)
+            interpreter.finding(
+                "E020", "dag_id is not a constant the scanner can resolve; the DAG is skipped", draft.node
+            )
             continue
         dag_tasks = []
         for task_draft in draft.tasks.values():
@@ -1586,19 +1790,27 @@ def parse_dag_file(
         doc = draft.kwargs.get("doc_md")
         description = draft.kwargs.get("description")
         user_macros = draft.kwargs.get("user_defined_macros")
-        macros[dag_id] = {k: v for k, v in user_macros.items() if isinstance(k, str)} if isinstance(user_macros, dict) else {}
+        macros[dag_id] = (
+            {k: v for k, v in user_macros.items() if isinstance(k, str)}
+            if isinstance(user_macros, dict)
+            else {}
+        )
         dags.append(
             Dag(
                 dag_id=str(dag_id),
                 file=file,
                 line=getattr(draft.node, "lineno", 1),
                 schedule=schedule,
-                catchup=draft.kwargs.get("catchup") if isinstance(draft.kwargs.get("catchup"), bool) else None,
+                catchup=draft.kwargs.get("catchup")
+                if isinstance(draft.kwargs.get("catchup"), bool)
+                else None,
                 start_date=date_of(draft.kwargs.get("start_date", default_args.get("start_date"))),
                 end_date=date_of(draft.kwargs.get("end_date", default_args.get("end_date"))),
                 default_args=plain(default_args),
                 params=plain(params) if isinstance(params, dict) else {},
-                tags=tuple(sorted(str(t) for t in tags if isinstance(t, str))) if isinstance(tags, list | tuple) else (),
+                tags=tuple(sorted(str(t) for t in tags if isinstance(t, str)))
+                if isinstance(tags, list | tuple)
+                else (),
                 doc_md=plain(doc) if isinstance(doc, str | FileText) else None,
                 description=str(description) if isinstance(description, str) else None,
                 template_searchpath=search_path_of(draft.kwargs.get("template_searchpath"), root, file),

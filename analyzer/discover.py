@@ -17,9 +17,22 @@ from .models import Finding, Inventory
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # DAG and SQL files larger than this are generated or data: skip
 SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "node_modules", ".tox", ".mypy_cache",
-     ".ruff_cache", ".pytest_cache", ".kappa-cache", "site-packages"}
-)  # fmt: skip
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".venv",
+        "venv",
+        "node_modules",
+        ".tox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".kappa-cache",
+        "site-packages",
+    }
+)
 SQL_SUFFIXES = frozenset({".sql", ".hql", ".bql"})
 
 
@@ -46,7 +59,9 @@ def inside_root(path: Path, root: Path) -> bool:
     return True
 
 
-def read_bytes(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes | None, Finding | None]:
+def read_bytes(
+    path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[bytes | None, Finding | None]:
     """Read a file under `root`, reporting loops, escapes, size and I/O errors as findings."""
     rel = relative(path, root)
     try:
@@ -100,7 +115,11 @@ def _walk(root: Path) -> tuple[list[Path], list[Finding]]:
 
     def on_error(error: OSError) -> None:
         where = Path(error.filename) if error.filename else root
-        findings.append(scan_error("E003", f"cannot list {relative(where, root)}: {error.strerror}", relative(where, root)))
+        findings.append(
+            scan_error(
+                "E003", f"cannot list {relative(where, root)}: {error.strerror}", relative(where, root)
+            )
+        )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
         current = Path(dirpath)
@@ -111,7 +130,11 @@ def _walk(root: Path) -> tuple[list[Path], list[Finding]]:
             continue
         identity = (stat.st_dev, stat.st_ino)
         if identity in seen_dirs:
-            findings.append(scan_error("E006", f"symbolic link loop at {relative(current, root)}", relative(current, root)))
+            findings.append(
+                scan_error(
+                    "E006", f"symbolic link loop at {relative(current, root)}", relative(current, root)
+                )
+            )
             dirnames[:] = []
             continue
         seen_dirs.add(identity)
@@ -124,7 +147,9 @@ def _walk(root: Path) -> tuple[list[Path], list[Finding]]:
                 rel = relative(child, root)
                 code = "E006" if _is_broken_or_loop(child) else "E007"
                 message = (
-                    f"symbolic link loop at {rel}" if code == "E006" else f"{rel} links outside the scanned root"
+                    f"symbolic link loop at {rel}"
+                    if code == "E006"
+                    else f"{rel} links outside the scanned root"
                 )
                 findings.append(scan_error(code, message, rel))
                 continue
@@ -159,7 +184,11 @@ def discover(root: Path) -> Inventory:
         rel = relative(path, root)
         if path.is_symlink() and not inside_root(path, root):
             code = "E006" if _is_broken_or_loop(path) else "E007"
-            message = f"symbolic link {rel} is broken or loops" if code == "E006" else f"{rel} links outside the root"
+            message = (
+                f"symbolic link {rel} is broken or loops"
+                if code == "E006"
+                else f"{rel} links outside the root"
+            )
             findings.append(scan_error(code, message, rel))
             continue
         if suffix in SQL_SUFFIXES:

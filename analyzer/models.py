@@ -98,6 +98,7 @@ class SqlSource:
     reference: str = ""  # for FILE: the name as the DAG wrote it (e.g. "sql/daily.sql")
     resolved: bool = True  # False when parts of the text were unknown at scan time
     via: str = ""  # e.g. "PostgresHook.run", "bq query", "configuration.query.query"
+    col: int = 1  # 1-based column in `file` where the text's first line starts
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,9 @@ class Job:
     findings: tuple[Finding, ...] = ()
     time_variables: tuple[str, ...] = ()
     lookback_days: tuple[int, ...] = ()
+    pattern_confidence: float = 0.0
+    state_ttl_days: int | None = None
+    allowed_lateness_days: int | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ class OperatorSpec:
     template_ext: tuple[str, ...] = (".sql",)
 
 
-def sql(*args: str, dialect: str | None = None, conn: tuple[str, ...] = (), ext: tuple[str, ...] = (".sql",)) -> OperatorSpec:
+def sql(
+    *args: str, dialect: str | None = None, conn: tuple[str, ...] = (), ext: tuple[str, ...] = (".sql",)
+) -> OperatorSpec:
     return OperatorSpec(OperatorKind.SQL, args, dialect, (*conn, "conn_id"), ext)
 
 
@@ -158,9 +160,22 @@ HOOK_DIALECTS: dict[str, str | None] = {
 
 # methods that send their first argument (or `sql=` / `hql=`) to the database
 HOOK_SQL_METHODS = frozenset(
-    {"run", "run_cli", "get_records", "get_first", "get_pandas_df", "get_df", "execute", "executemany",
-     "get_results", "query", "sql", "insert_job", "run_query"}
-)  # fmt: skip
+    {
+        "run",
+        "run_cli",
+        "get_records",
+        "get_first",
+        "get_pandas_df",
+        "get_df",
+        "execute",
+        "executemany",
+        "get_results",
+        "query",
+        "sql",
+        "insert_job",
+        "run_query",
+    }
+)
 
 # words in a conn_id that name the database behind it, tried in order
 CONN_NAME_DIALECTS: tuple[tuple[str, str], ...] = (

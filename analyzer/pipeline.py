@@ -16,14 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .classify import classify
 from .config import KappaConfig, load_config
 from .dags import ClassInfo, FunctionRef, ParsedTask, index_classes, parse_dag_file, plain
+from .detect import detect
 from .discover import discover, read_text
 from .errors import scan_error
-from .models import Analysis, Dag, Finding, Job, RenderedSql, SqlStatus, Statement, Task
+from .lineage import build_lineage
+from .models import Analysis, Dag, Finding, Job, RenderedSql, SqlSource, SqlStatus, Statement, Task
 from .operators import CANDIDATE_DIALECTS, OperatorKind
 from .render import render_sql
-from .sql import guess_dialect, parse_statements
+from .rules import JobFacts
+from .sql import StatementAnalysis, analyze_statement, guess_dialect, parse_statements
 from .tasks import extract_sql, operator_kind
 
 Progress = Callable[[str, int], None]  # (file just scanned, number of Python files)
@@ -85,9 +89,13 @@ def load_module(file: str, cache: FileCache) -> ModuleSource:
 def mentions_dag(tree: ast.Module) -> bool:
     """Airflow's own safe-mode test, on names instead of bytes: the module talks about DAGs."""
     for node in ast.walk(tree):
-        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        name = (
+            node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        )
         if isinstance(node, ast.ImportFrom | ast.Import):
-            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            modules = (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            )
             if any(m.startswith("airflow") for m in modules):
                 return True
         if name in {"DAG", "dag"}:
@@ -113,15 +121,19 @@ def _macro_stand_in(name: str) -> Callable[..., str]:
     return stand_in
 
 
-def render_and_parse(task: Task, dag: Dag, macros: Mapping[str, Any], root: Path) -> tuple[Job, tuple[Finding, ...]]:
+def render_and_parse(
+    task: Task, dag: Dag, macros: Mapping[str, Any], root: Path
+) -> tuple[Job, tuple[Finding, ...]]:
     """Render each SQL source of a task, decide the dialect if still open, parse the statements."""
     params = {**dag.params, **task.params}
     dag_dir = Path(dag.file).parent.as_posix()
-    search_path = (*dag.template_searchpath, dag_dir)
+    search_path = (dag_dir, *dag.template_searchpath)  # Airflow looks in the DAG's folder first
     findings: list[Finding] = []
     rendered: list[RenderedSql] = []
     for source in task.sql:
-        result = render_sql(source, root=root, search_path=search_path, params=params, user_defined_macros=macros)
+        result = render_sql(
+            source, root=root, search_path=search_path, params=params, user_defined_macros=macros
+        )
         rendered.append(result)
         findings.extend(result.findings)
     dialect, dialect_source, confidence = task.dialect, task.dialect_source, task.dialect_confidence
@@ -137,7 +149,7 @@ def render_and_parse(task: Task, dag: Dag, macros: Mapping[str, Any], root: Path
             result.text, dialect or "", file=source.file, line=source.line, start_index=len(statements)
         )
         statements.extend(parsed)
-        findings.extend(problems)
+        findings.extend(_shift_first_line(problems, source))
     if task.sql and dialect is None:
         message = f"task {task.task_id!r}: no dialect from the operator, connection, config or parsing"
         findings.append(scan_error("E032", message, task.file, task.line, task.col))
@@ -159,6 +171,13 @@ def render_and_parse(task: Task, dag: Dag, macros: Mapping[str, Any], root: Path
         lookback_days=tuple(sorted({d for r in rendered for d in r.lookback_days})),
     )
     return job, tuple(findings)
+
+
+def _shift_first_line(findings: Iterable[Finding], source: SqlSource) -> list[Finding]:
+    """Columns on the SQL's first line count from the file's line start, not the string's start."""
+    if source.col <= 1:
+        return list(findings)
+    return [replace(f, col=f.col + source.col - 1) if f.line == source.line else f for f in findings]
 
 
 def sql_status(task: Task, statements: Iterable[Statement], rendered: Iterable[RenderedSql]) -> SqlStatus:
@@ -204,9 +223,9 @@ def scan_python_file(
         parsed_tasks = {p.draft.task_id: p for p in by_dag.get(dag.dag_id, [])}
         filled: list[Task] = []
         macros = user_macros(result.user_macros.get(dag.dag_id, {}))
-        for task in dag.tasks:
-            parsed = parsed_tasks[task.task_id]
-            task, extract_problems = extract_sql(parsed, task, dag, root, config, cache.read)
+        for found in dag.tasks:
+            parsed = parsed_tasks[found.task_id]
+            task, extract_problems = extract_sql(parsed, found, dag, root, config, cache.read)
             filled.append(task)
             if operator_kind(parsed) is OperatorKind.CONTROL:
                 control += 1
@@ -220,12 +239,17 @@ def scan_python_file(
 
 
 def scan(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
-    """Scan an Airflow repository statically and return its analysis.
+    """Scan an Airflow repository statically and analyse its jobs.
 
     >>> analysis = scan(Path("samples"))  # doctest: +SKIP
-    >>> analysis.jobs[0].sql_status  # doctest: +SKIP
-    <SqlStatus.PARSED: 'parsed'>
+    >>> analysis.jobs[0].sql_status, analysis.jobs[0].pattern  # doctest: +SKIP
+    (<SqlStatus.PARSED: 'parsed'>, <Pattern.TRANSFORM: 'transform'>)
     """
+    return analyze(collect(root, config_path=config_path, progress=progress))
+
+
+def collect(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
+    """Every DAG, task and job of a repository, with its SQL parsed; no patterns yet."""
     root = root.resolve()
     inventory = discover(root)
     config, config_findings = load_config(root, config_path)
@@ -275,3 +299,62 @@ def _duplicate_dags(dags: Iterable[Dag]) -> list[Finding]:
             message = f"dag_id {dag.dag_id!r} is defined {counts[dag.dag_id]} times"
             findings.append(scan_error("E023", message, dag.file, dag.line))
     return findings
+
+
+def _markers(job: Job) -> dict[str, str]:
+    markers: dict[str, str] = {}
+    for rendered in job.rendered:
+        markers.update(rendered.markers)
+    return markers
+
+
+def analyze(analysis: Analysis) -> Analysis:
+    """Statement analysis, lineage, pattern rules and classification for every job.
+
+    Two passes: the first gives each job its reads and writes so the lineage graph exists; the
+    rules then ask the graph who else produces a table.
+    """
+    analysed: dict[str, tuple[tuple[Statement, StatementAnalysis], ...]] = {}
+    jobs: list[Job] = []
+    for job in analysis.jobs:
+        markers = _markers(job)
+        pairs = tuple((s, analyze_statement(s, markers)) for s in job.statements if s.parsed)
+        analysed[job.id] = pairs
+        reads = {t for _, a in pairs for t in a.reads}
+        writes = {t for _, a in pairs for t in a.writes}
+        jobs.append(replace(job, reads=tuple(sorted(reads)), writes=tuple(sorted(writes))))
+    lineage = build_lineage(jobs, analysis.dags)
+    upserted = frozenset(
+        table
+        for pairs in analysed.values()
+        for _, a in pairs
+        if a.kind in {"merge", "update"}
+        for table in a.writes
+    )
+    dags = {dag.dag_id: dag for dag in analysis.dags}
+    finished: list[Job] = []
+    for job in jobs:
+        dag = dags[job.dag_id]
+        task = next(t for t in dag.tasks if t.task_id == job.task_id)
+        facts = JobFacts(job, dag, task, analysed[job.id], lineage, upserted)
+        detection = detect(facts)
+        verdict = classify(facts, detection.pattern)
+        findings = sorted({*job.findings, *detection.findings, *verdict.findings}, key=Finding.sort_key)
+        finished.append(
+            replace(
+                job,
+                pattern=detection.pattern,
+                pattern_confidence=detection.confidence,
+                classification=verdict.classification,
+                sink_mode=verdict.sink_mode,
+                upsert_key=verdict.upsert_key,
+                state_ttl_days=verdict.state_ttl_days,
+                allowed_lateness_days=verdict.allowed_lateness_days,
+                findings=tuple(findings),
+            )
+        )
+    annotations = {
+        j.id: {"pattern": j.pattern.value, "classification": j.classification.value} for j in finished
+    }
+    graph = build_lineage(finished, analysis.dags, annotations)
+    return replace(analysis, jobs=tuple(finished), extra={**analysis.extra, "graph": graph.to_dict()})

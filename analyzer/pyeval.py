@@ -173,12 +173,16 @@ def _make_path(args: list[Any], _: dict[str, Any]) -> Any:
 
 def _datetime(args: list[Any], kwargs: dict[str, Any]) -> Any:
     numbers = [a for a in args if isinstance(a, int)]
-    year = kwargs.get("year", numbers[0] if numbers else None)
-    month = kwargs.get("month", numbers[1] if len(numbers) > 1 else 1)
-    day = kwargs.get("day", numbers[2] if len(numbers) > 2 else 1)
+    parts = [
+        kwargs.get(name, numbers[i] if len(numbers) > i else default)
+        for i, (name, default) in enumerate((("year", None), ("month", 1), ("day", 1)))
+    ]
+    year, month, day = parts
+    if not (isinstance(year, int) and isinstance(month, int) and isinstance(day, int)):
+        return Unknown("datetime")
     try:
-        return DateValue(dt.date(int(year), int(month), int(day)).isoformat())
-    except (TypeError, ValueError):
+        return DateValue(dt.date(year, month, day).isoformat())
+    except ValueError:
         return Unknown("datetime")
 
 
@@ -203,7 +207,11 @@ def _relative_now(name: str) -> PureFunction:
 
 def _dedent(args: list[Any], _: dict[str, Any]) -> Any:
     if args and isinstance(args[0], str):
-        return type(args[0])(textwrap.dedent(args[0])) if isinstance(args[0], TaintedStr) else textwrap.dedent(args[0])
+        return (
+            type(args[0])(textwrap.dedent(args[0]))
+            if isinstance(args[0], TaintedStr)
+            else textwrap.dedent(args[0])
+        )
     return Unknown("dedent")
 
 
@@ -272,7 +280,9 @@ def _dict(args: list[Any], kwargs: dict[str, Any]) -> Any:
     if args:
         if isinstance(args[0], dict):
             base.update(args[0])
-        elif isinstance(args[0], list | tuple) and all(isinstance(p, list | tuple) and len(p) == 2 for p in args[0]):
+        elif isinstance(args[0], list | tuple) and all(
+            isinstance(p, list | tuple) and len(p) == 2 for p in args[0]
+        ):
             base.update({p[0]: p[1] for p in args[0]})
         else:
             return Unknown("dict")
@@ -282,7 +292,9 @@ def _dict(args: list[Any], kwargs: dict[str, Any]) -> Any:
 
 def _sorted(args: list[Any], _: dict[str, Any]) -> Any:
     try:
-        return sorted(args[0]) if args and isinstance(args[0], list | tuple | dict | str) else Unknown("sorted")
+        return (
+            sorted(args[0]) if args and isinstance(args[0], list | tuple | dict | str) else Unknown("sorted")
+        )
     except TypeError:
         return Unknown("sorted")
 
@@ -354,9 +366,26 @@ def pure_function(qualname: str) -> PureFunction | None:
 
 # str methods the evaluator applies to known strings (all pure)
 STR_METHODS = frozenset(
-    {"strip", "lstrip", "rstrip", "upper", "lower", "replace", "format", "join", "split", "title",
-     "capitalize", "removeprefix", "removesuffix", "startswith", "endswith", "splitlines", "casefold"}
-)  # fmt: skip
+    {
+        "strip",
+        "lstrip",
+        "rstrip",
+        "upper",
+        "lower",
+        "replace",
+        "format",
+        "join",
+        "split",
+        "title",
+        "capitalize",
+        "removeprefix",
+        "removesuffix",
+        "startswith",
+        "endswith",
+        "splitlines",
+        "casefold",
+    }
+)
 
 
 def string_method(receiver: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -50,7 +50,7 @@ def resolve_template_file(reference: str, dag: Dag, root: Path) -> str | None:
     """Root-relative path of a template file, looked up like Airflow's Jinja loader would."""
     reference = reference.strip()
     dag_dir = Path(dag.file).parent.as_posix()
-    folders = [*dag.template_searchpath, dag_dir, "."]
+    folders = [dag_dir, *dag.template_searchpath, "."]  # the DAG's folder first, as Airflow does
     candidates: list[str] = []
     if os.path.isabs(reference):
         parts = Path(reference).parts
@@ -69,6 +69,11 @@ def resolve_template_file(reference: str, dag: Dag, root: Path) -> str | None:
 
 def _value_line(node: ast.AST | None, scope: Scope, path: tuple[str, ...] = ()) -> int:
     """The file line where a value's text starts: follow names to their assignment, dicts to keys."""
+    return _value_position(node, scope, path)[0]
+
+
+def _value_position(node: ast.AST | None, scope: Scope, path: tuple[str, ...] = ()) -> tuple[int, int]:
+    """(line, col) where a string's text starts, just after its opening quote (f-prefix included)."""
     for _ in range(8):
         if isinstance(node, ast.Name):
             _, _, bound = scope.lookup(node.id)
@@ -79,7 +84,11 @@ def _value_line(node: ast.AST | None, scope: Scope, path: tuple[str, ...] = ()) 
         if path and isinstance(node, ast.Dict):
             key, path = path[0], path[1:]
             match = next(
-                (v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant) and k.value == key),
+                (
+                    v
+                    for k, v in zip(node.keys, node.values, strict=True)
+                    if isinstance(k, ast.Constant) and k.value == key
+                ),
                 None,
             )
             if match is None:
@@ -87,7 +96,14 @@ def _value_line(node: ast.AST | None, scope: Scope, path: tuple[str, ...] = ()) 
             node = match
             continue
         break
-    return getattr(node, "lineno", 1) or 1
+    line = getattr(node, "lineno", 1) or 1
+    prefix = 2 if isinstance(node, ast.JoinedStr) else 1
+    col = (
+        (getattr(node, "col_offset", 0) or 0) + 1 + prefix
+        if isinstance(node, ast.Constant | ast.JoinedStr)
+        else 1
+    )
+    return line, col
 
 
 def _element_nodes(node: ast.AST | None, scope: Scope, count: int) -> list[ast.AST | None]:
@@ -100,7 +116,12 @@ def _element_nodes(node: ast.AST | None, scope: Scope, count: int) -> list[ast.A
 
 
 def sources_from_value(
-    value: Any, node: ast.AST | None, context: ExtractContext, spec_ext: tuple[str, ...], via: str, origin: SqlOrigin
+    value: Any,
+    node: ast.AST | None,
+    context: ExtractContext,
+    spec_ext: tuple[str, ...],
+    via: str,
+    origin: SqlOrigin,
 ) -> tuple[list[SqlSource], list[Finding], str]:
     """SQL sources for an evaluated argument: text, a file reference, a list of either."""
     task = context.task
@@ -125,9 +146,12 @@ def sources_from_value(
         stripped = text.strip()
         if stripped.endswith(spec_ext) and "\n" not in stripped and not isinstance(value, JinjaExpr):
             return _file_source(stripped, context, via, node)
-        line = _value_line(node, scope) if origin is not SqlOrigin.CALLABLE else getattr(node, "lineno", task.line)
+        if origin is SqlOrigin.CALLABLE:
+            line, col = getattr(node, "lineno", task.line), 1
+        else:
+            line, col = _value_position(node, scope)
         resolved = not isinstance(value, TaintedStr)
-        return [SqlSource(origin, text, task.file, line, resolved=resolved, via=via)], [], ""
+        return [SqlSource(origin, text, task.file, line, resolved=resolved, via=via, col=col)], [], ""
     if isinstance(value, Unknown):
         return [], [], f"the SQL is not a constant the scanner can resolve ({value.why})"
     return [], [], f"the SQL argument is a {type(value).__name__}, not a string"
@@ -147,7 +171,9 @@ def _file_source(
     resolved = resolve_template_file(reference, context.dag, context.root)
     line = getattr(node, "lineno", task.line) or task.line
     if resolved is None:
-        message = f"task {task.task_id!r} refers to {reference!r}, not found in template_searchpath or the DAG folder"
+        message = (
+            f"task {task.task_id!r} refers to {reference!r}, not in template_searchpath or the DAG folder"
+        )
         return [], [scan_error("E011", message, task.file, line)], f"SQL file {reference!r} not found"
     text = context.read_text(resolved)
     if text is None:
@@ -175,9 +201,15 @@ def _extract_sql_argument(spec: OperatorSpec, context: ExtractContext) -> Extrac
         if rest and node is not None:
             line = _value_line(node, draft.scope, tuple(rest))
             node = ast.Constant(value=None, lineno=line, col_offset=0)
-        sources, findings, reason = sources_from_value(value, node, context, spec.template_ext, path, SqlOrigin.INLINE)
+        sources, findings, reason = sources_from_value(
+            value, node, context, spec.template_ext, path, SqlOrigin.INLINE
+        )
         if not sources and not findings:
-            findings = [scan_error("E031", f"task {context.task.task_id!r}: {reason}", context.task.file, context.task.line)]
+            findings = [
+                scan_error(
+                    "E031", f"task {context.task.task_id!r}: {reason}", context.task.file, context.task.line
+                )
+            ]
         return Extracted(tuple(sources), reason if not sources else "", findings=tuple(findings))
     wanted = " or ".join(f"`{p}`" for p in spec.sql_args)
     return Extracted(missing_reason=f"{context.task.operator} has no {wanted} argument")
@@ -196,11 +228,15 @@ def _extract_bash(spec: OperatorSpec, context: ExtractContext) -> Extracted:
         script = resolve_template_file(text.strip(), context.dag, context.root)
         body = context.read_text(script) if script else None
         if body is None:
-            return Extracted(opaque_reason=f"runs the shell script {text.strip()!r}, not found in the repository")
+            return Extracted(
+                opaque_reason=f"runs the shell script {text.strip()!r}, not found in the repository"
+            )
         text, command_file, base_line = body, script or command_file, 1
     facts = parse_bash(text)
     if facts.error:
-        finding = scan_error("E031", f"task {context.task.task_id!r}: {facts.error}", context.task.file, base_line)
+        finding = scan_error(
+            "E031", f"task {context.task.task_id!r}: {facts.error}", context.task.file, base_line
+        )
         return Extracted(opaque_reason=facts.error, bash_command=text, findings=(finding,))
     sources: list[SqlSource] = []
     findings: list[Finding] = []
@@ -213,10 +249,14 @@ def _extract_bash(spec: OperatorSpec, context: ExtractContext) -> Extracted:
         sources.extend(replace(s, origin=SqlOrigin.BASH) for s in more)
         findings.extend(problems)
     if not sources and not facts.sql:
-        reason = "runs `airflow dags backfill`" if facts.backfill else "runs a shell command with no SQL client"
+        reason = (
+            "runs `airflow dags backfill`" if facts.backfill else "runs a shell command with no SQL client"
+        )
         return Extracted(opaque_reason=reason, bash_command=text, findings=tuple(findings))
     dialect = facts.sql[0].dialect if facts.sql else None
-    return Extracted(tuple(sources), "", "", dialect, "operator" if dialect else "none", text, tuple(findings))
+    return Extracted(
+        tuple(sources), "", "", dialect, "operator" if dialect else "none", text, tuple(findings)
+    )
 
 
 def _extract_callable(spec: OperatorSpec, context: ExtractContext) -> Extracted:
@@ -234,13 +274,17 @@ def _extract_callable(spec: OperatorSpec, context: ExtractContext) -> Extracted:
     conn_ids: list[str] = []
     for call in parsed.hook_calls:
         node = ast.Constant(value=None, lineno=call.line, col_offset=0)
-        more, _, reason = sources_from_value(call.value, node, context, (".sql", ".hql"), call.via, SqlOrigin.CALLABLE)
+        more, _, reason = sources_from_value(
+            call.value, node, context, (".sql", ".hql"), call.via, SqlOrigin.CALLABLE
+        )
         sources.extend(more)
         reasons.extend([f"{call.via}: {reason}"] if reason else [])
         dialect, dialect_source = _hook_dialect(call, dialect, dialect_source)
         conn_ids.extend([call.conn_id] if call.conn_id else [])
     if not parsed.hook_calls:
-        return Extracted(opaque_reason=f"the Python callable {function.node.name}() runs no SQL the scanner can see")
+        return Extracted(
+            opaque_reason=f"the Python callable {function.node.name}() runs no SQL the scanner can see"
+        )
     missing = "; ".join(reasons) if not sources else ""
     return Extracted(tuple(sources), missing, "", dialect, dialect_source)
 
@@ -290,7 +334,9 @@ def decide_dialect(
     return None, "none", 0.0
 
 
-def extract_sql(parsed: ParsedTask, task: Task, dag: Dag, root: Path, config: KappaConfig, read_text: ReadText) -> tuple[Task, tuple[Finding, ...]]:
+def extract_sql(
+    parsed: ParsedTask, task: Task, dag: Dag, root: Path, config: KappaConfig, read_text: ReadText
+) -> tuple[Task, tuple[Finding, ...]]:
     """Fill a task's SQL sources, connection and dialect."""
     draft = parsed.draft
     spec = draft.spec

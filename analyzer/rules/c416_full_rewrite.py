@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..models import Classification
+from .base import JobFacts
+from .evidence import Evidence, EvidenceRule
+
+REWRITE_KINDS = frozenset({"create_or_replace_table_as", "truncate"})
+
+
+class C416FullRewrite(EvidenceRule):
+    """Job replaces a whole table's content, so rows already written change on every run.
+
+    **Anti-pattern**: `CREATE OR REPLACE TABLE t AS SELECT ...`, `TRUNCATE` + `INSERT`, or
+    `INSERT OVERWRITE t` without a partition.
+    **Streaming equivalent**: an upsert sink keyed by the table's natural key, continuously
+    maintained; rows that disappear arrive as deletes from the changelog.
+    """
+
+    code, name = "C416", "full-rewrite"
+
+    def evidence(self, facts: JobFacts) -> Iterator[Evidence]:
+        for statement, analysis in facts.statements:
+            whole = (
+                analysis.kind == "insert_overwrite"
+                and not analysis.partition_spec
+                and not analysis.predicates
+            )
+            if (analysis.kind in REWRITE_KINDS or whole) and not analysis.select_star_from_target:
+                message = f"replaces all of {analysis.target}: every row may change on each run"
+                yield Evidence(
+                    self.at(statement, analysis, "target", message), Classification.SINK_UPDATE, True
+                )

@@ -1,0 +1,75 @@
+"""The `kappa` command line, through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from analyzer.cli import app
+
+from .conftest import write_tree
+
+runner = CliRunner()
+
+REPO = {
+    "dags/shop.py": """
+from airflow import DAG
+from airflow.providers.postgres.operators.postgres import PostgresOperator
+with DAG("shop", schedule="@daily") as dag:
+    PostgresOperator(task_id="good", sql="SELECT * FROM shop.orders WHERE dt = '{{ ds }}'")
+    PostgresOperator(task_id="bad", sql="SELEC * FROM")
+""",
+}
+
+
+def test_scan_prints_a_summary(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "repo", REPO)
+    result = runner.invoke(app, ["scan", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "DAGs" in result.output and "SQL parse rate: 50.0%" in result.output
+    assert "dags/shop.py:6:" in result.output and "E010" in result.output
+
+
+def test_json_output_is_deterministic_and_relative(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "repo", REPO)
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert runner.invoke(app, ["scan", str(root), "--format", "json", "--out", str(first)]).exit_code == 0
+    assert runner.invoke(app, ["scan", str(root), "--format", "json", "--out", str(second)]).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    document = json.loads(first.read_text())
+    assert document["schema_version"] == 1
+    assert [job["id"] for job in document["jobs"]] == ["shop.bad", "shop.good"]
+    assert {job["sql_status"] for job in document["jobs"]} == {"parsed", "unparsed"}
+    assert {job["pattern"] for job in document["jobs"]} <= {
+        "none",
+        "fix",
+        "optimize",
+        "reprocess",
+        "transform",
+    }
+    assert str(tmp_path) not in first.read_text()
+
+
+def test_markdown_summary(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "repo", REPO)
+    result = runner.invoke(app, ["scan", str(root), "--format", "markdown"])
+    assert result.exit_code == 0
+    assert result.output.startswith("## kappa scan: 1 DAGs, 2 jobs")
+    # the column points at `FROM`, counted from the start of the Python line
+    assert "| `dags/shop.py:6:50` | E010 sql-parse-error |" in result.output
+
+
+def test_fail_on_threshold_exits_1(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "repo", REPO)
+    result = runner.invoke(app, ["scan", str(root), "--fail-on", "unparsed"])
+    assert result.exit_code == 1
+    assert runner.invoke(app, ["scan", str(root), "--fail-on", "opaque"]).exit_code == 0
+
+
+def test_bad_usage_exits_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["scan", str(tmp_path / "nowhere")]).exit_code == 2
+    assert runner.invoke(app, ["scan", str(tmp_path), "--format", "yaml"]).exit_code == 2
+    assert runner.invoke(app, ["scan", str(tmp_path), "--config", str(tmp_path / "none.toml")]).exit_code == 2
+    assert runner.invoke(app, ["frobnicate"]).exit_code == 2

@@ -1,0 +1,201 @@
+"""Tests for `analyzer.sql`, driven by the YAML cases in `tests/data/sql/*.yml`.
+
+A case is one of three shapes:
+
+- analysis (the default): `dialect`, `sql`, optional `markers` and `statement` (which statement of
+  `sql` to analyze, 0 by default), and `expect`: fields of `StatementAnalysis`. Lists of joins and
+  predicates are compared element by element; a dict inside compares only the keys it names.
+- parsing: `dialect`, `sql`, optional `line` (file line of the text's first line, 1 by default) and
+  `start_index`, and `expect` with `statements` (list of Statement fields) and/or `findings`
+  (list of Finding fields); both lists are compared in full length, each item on the keys given.
+- dialect guessing: `sql`, `candidates`, and `expect: {dialect, confidence}`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import doctest
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer import sql as sql_module
+from analyzer.models import Statement
+from analyzer.sql import KINDS, analyze_statement, guess_dialect, parse_statements
+
+DATA = Path(__file__).parent / "data" / "sql"
+FILE = "dags/sql/job.sql"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_sqlglot() -> Iterator[None]:
+    # sqlglot warns on every Command fallback; those statements are the point of many cases
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
+
+
+def _load_cases() -> list[Any]:
+    cases = []
+    for path in sorted(DATA.glob("*.yml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
+            cases.append(pytest.param(case, id=f"{path.stem}:{case['name']}"))
+    return cases
+
+
+CASES = _load_cases()
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and mappings as the plain dicts and lists YAML gives."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _matches(actual: Any, expected: Any) -> bool:
+    """Equality, where an expected dict only constrains the keys it names."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _matches(actual[key], item) for key, item in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_matches(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
+def _analysis_of(case: dict[str, Any]) -> Any:
+    statements, findings = parse_statements(case["sql"], case["dialect"], file=FILE, line=1)
+    assert not findings, [finding.format() for finding in findings]
+    statement = statements[case.get("statement", 0)]
+    return analyze_statement(statement, case.get("markers") or {})
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case(case: dict[str, Any]) -> None:
+    expect = case["expect"]
+    if "candidates" in case:
+        dialect, confidence = guess_dialect(case["sql"], case["candidates"])
+        assert {"dialect": dialect, "confidence": pytest.approx(confidence)} == expect
+    elif "statements" in expect or "findings" in expect:
+        statements, findings = parse_statements(
+            case["sql"],
+            case["dialect"],
+            file=FILE,
+            line=case.get("line", 1),
+            start_index=case.get("start_index", 0),
+        )
+        for key, actual in (("statements", statements), ("findings", findings)):
+            if key in expect:
+                assert _matches(_plain(actual), expect[key]), _plain(actual)
+    else:
+        analysis = _plain(_analysis_of(case))
+        mismatched = {
+            key: analysis.get(key, "<no such field>")
+            for key, expected in expect.items()
+            if not _matches(analysis.get(key), expected)
+        }
+        assert not mismatched, f"{mismatched}\nfull analysis: {analysis}"
+
+
+def test_cases_cover_every_kind_and_dialect() -> None:
+    kinds = {p.values[0]["expect"].get("kind") for p in CASES if isinstance(p.values[0]["expect"], dict)}
+    assert set(KINDS) <= kinds
+    dialects = {p.values[0].get("dialect") for p in CASES}
+    assert {
+        "bigquery",
+        "snowflake",
+        "hive",
+        "spark",
+        "databricks",
+        "postgres",
+        "trino",
+        "redshift",
+    } <= dialects
+    assert len(CASES) >= 60
+
+
+def test_kinds_are_from_the_catalogue() -> None:
+    for param in CASES:
+        case = param.values[0]
+        if "dialect" not in case or "candidates" in case:
+            continue
+        statements, _ = parse_statements(case["sql"], case["dialect"], file=FILE, line=1)
+        for statement in statements:
+            assert analyze_statement(statement).kind in KINDS, statement.sql
+
+
+def test_unparsed_statement_keeps_only_its_kind() -> None:
+    statement = Statement(0, "SELECT FROM", FILE, 3, "hive", parsed=False, kind="select", error="x")
+    assert analyze_statement(statement) == sql_module.StatementAnalysis(kind="select")
+
+
+def test_analysis_falls_back_to_a_walk_when_scopes_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_expression: object) -> list[object]:
+        raise RuntimeError("scope failure")
+
+    monkeypatch.setattr(sql_module, "traverse_scope", broken)
+    sql_module._analyze_text.cache_clear()
+    statements, _ = parse_statements(
+        "INSERT INTO db.t WITH c AS (SELECT k FROM db.s) SELECT c.k FROM c JOIN db.u ON c.k = db.u.k",
+        "spark",
+        file=FILE,
+        line=1,
+    )
+    analysis = analyze_statement(statements[0])
+    sql_module._analyze_text.cache_clear()
+    assert (analysis.kind, analysis.target, analysis.reads) == ("insert", "db.t", ("db.s", "db.u"))
+
+
+def test_analysis_survives_an_unforeseen_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object) -> object:
+        raise AttributeError("unforeseen shape")
+
+    monkeypatch.setattr(sql_module, "_analyze", broken)
+    sql_module._analyze_text.cache_clear()
+    statements, _ = parse_statements(
+        "WITH c AS (SELECT * FROM db.s) INSERT OVERWRITE TABLE db.t SELECT * FROM c",
+        "hive",
+        file=FILE,
+        line=1,
+    )
+    analysis = analyze_statement(statements[0])
+    sql_module._analyze_text.cache_clear()
+    assert analysis == sql_module.StatementAnalysis(
+        kind="insert_overwrite", target="db.t", reads=("db.s",), writes=("db.t",)
+    )
+
+
+def test_docstring_examples() -> None:
+    failures, _ = doctest.testmod(sql_module)
+    assert failures == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="SELECT FROMWHERE;'\"`-/*\n ()=,.1abt", max_size=80))
+def test_parsing_never_raises(text: str) -> None:
+    statements, findings = parse_statements(text, "hive", file=FILE, line=5)
+    line_count = text.count("\n") + 1
+    for statement in statements:
+        assert 5 <= statement.line <= 5 + line_count
+        assert statement.parsed or any(f.code == "E010" for f in findings)
+        analyze_statement(statement)
+    for finding in findings:
+        assert finding.code == "E010"
+        assert finding.line >= 5
