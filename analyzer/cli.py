@@ -19,10 +19,11 @@ from rich.table import Table
 
 from . import __version__
 from .contract import dumps, summary_of
-from .errors import KappaError
+from .errors import SCAN_ERRORS, KappaError
 from .models import Analysis, Finding
 from .pipeline import scan as run_scan
 from .resources import render_template
+from .rules import RULES, RULES_BY_CODE
 
 app = typer.Typer(
     name="kappa",
@@ -31,8 +32,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=False, highlight=False, soft_wrap=True)
-error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(stderr=False, highlight=False, soft_wrap=True, emoji=False)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE = 0, 1, 2
 
@@ -169,6 +170,37 @@ def _scan_with_progress(path: Path, config: Path | None) -> Analysis:
             bar.update(task, advance=1, total=total, description=file)
 
         return run_scan(path, config_path=config, progress=advance)
+
+
+def catalog() -> list[tuple[str, str, str]]:
+    """(code, name, summary) of every finding kappa can report: scan errors, then the rules."""
+    scan_errors = [(code, name, summary + ".") for code, (name, summary) in SCAN_ERRORS.items()]
+    return [*scan_errors, *((rule.code, rule.name, rule.summary()) for rule in RULES)]
+
+
+@app.command()
+def rules(
+    code: Annotated[str | None, typer.Argument(help="a rule code, e.g. F101, for its full documentation")] = None,
+) -> None:
+    """List every rule (code, name, summary), or document one."""
+    if code is None:
+        table = Table("code", "name", "summary", box=None, pad_edge=False, show_edge=False)
+        for row in catalog():
+            table.add_row(*row)
+        console.print(table)
+        return
+    wanted = code.upper()
+    rule = RULES_BY_CODE.get(wanted)
+    if rule is not None:
+        console.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.pattern.value if rule.pattern.value != 'none' else 'classification'})\n")
+        console.print(rule.documentation(), markup=False)
+        return
+    if wanted in SCAN_ERRORS:
+        name, summary = SCAN_ERRORS[wanted]
+        console.print(f"[bold]{wanted} {name}[/bold] (scan error)\n\n{summary}.")
+        return
+    error_console.print(f"kappa rules: unknown rule {code!r}; `kappa rules` lists them")
+    raise typer.Exit(EXIT_USAGE)
 
 
 def version_callback(value: bool) -> None:

@@ -116,6 +116,7 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "lookback_days": list(job.lookback_days),
         "reads": sorted(job.reads),
         "writes": sorted(job.writes),
+        "maintains": sorted(job.maintains),
         "pattern": job.pattern.value,
         "pattern_confidence": job.pattern_confidence,
         "classification": job.classification.value,

@@ -17,7 +17,7 @@ import networkx as nx
 
 from .models import Dag, Job
 
-READ, WRITE, DEPENDS = "read", "write", "depends"
+READ, WRITE, MAINTAIN, DEPENDS = "read", "write", "maintain", "depends"
 
 
 def task_node(job_id: str) -> str:
@@ -37,7 +37,8 @@ class LineageGraph:
         node = table_node(table)
         if node not in self.graph:
             return ()
-        return tuple(sorted(self.graph.nodes[p]["job"] for p in self.graph.predecessors(node)))
+        writers = (p for p in self.graph.predecessors(node) if self.graph.edges[p, node]["kind"] == WRITE)
+        return tuple(sorted(self.graph.nodes[p]["job"] for p in writers))
 
     def consumers(self, table: str) -> tuple[str, ...]:
         node = table_node(table)
@@ -150,6 +151,10 @@ def build_lineage(
         for table in job.writes:
             graph.add_node(table_node(table), kind="table", table=table)
             graph.add_edge(node, table_node(table), kind=WRITE)
+        for table in job.maintains:
+            graph.add_node(table_node(table), kind="table", table=table)
+            if not graph.has_edge(node, table_node(table)):
+                graph.add_edge(node, table_node(table), kind=MAINTAIN)
     for dag in dags:
         reachable = _job_reachability(dag, by_dag_task)
         for upstream, downstream in reachable:

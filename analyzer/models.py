@@ -190,6 +190,7 @@ class Job:
     statements: tuple[Statement, ...] = ()
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
+    maintains: tuple[str, ...] = ()  # tables whose files the job reorganises without changing rows
     pattern: Pattern = Pattern.NONE
     classification: Classification = Classification.NONE
     sink_mode: SinkMode = SinkMode.NONE

@@ -207,10 +207,13 @@ CANDIDATE_DIALECTS = ("postgres", "snowflake", "bigquery", "spark", "trino", "re
 
 
 def dialect_from_conn_name(conn_id: str) -> str | None:
-    """`"analytics_pg_replica"` -> postgres: a whole word of the conn_id names the database."""
-    words = set(re.split(r"[^a-z0-9]+", conn_id.lower()))
-    for word, dialect in CONN_NAME_DIALECTS:
-        if word in words or any(part.startswith(word) and len(word) > 3 for part in words):
+    """`"analytics_pg_replica"` -> postgres: a word of the conn_id (or its start) names the database.
+
+    Multi-word names (`google_cloud`) match across the separators."""
+    words = [word for word in re.split(r"[^a-z0-9]+", conn_id.lower()) if word]
+    joined = "_" + "_".join(words) + "_"
+    for name, dialect in CONN_NAME_DIALECTS:
+        if f"_{name}_" in joined or any(word.startswith(name) for word in words):
             return dialect
     return None
 

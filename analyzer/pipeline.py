@@ -301,6 +301,18 @@ def _duplicate_dags(dags: Iterable[Dag]) -> list[Finding]:
     return findings
 
 
+MAINTENANCE_KINDS = frozenset({"optimize", "zorder", "vacuum", "analyze", "msck_repair", "concatenate", "call"})
+
+
+def is_maintenance(analysis: StatementAnalysis) -> bool:
+    """The statement reorganises a table's files or metadata; its rows stay the same.
+
+    Lineage keeps these apart from real writes, so a compaction job is never taken for a second
+    producer of the table it compacts.
+    """
+    return analysis.kind in MAINTENANCE_KINDS or analysis.select_star_from_target
+
+
 def _markers(job: Job) -> dict[str, str]:
     markers: dict[str, str] = {}
     for rendered in job.rendered:
@@ -321,8 +333,11 @@ def analyze(analysis: Analysis) -> Analysis:
         pairs = tuple((s, analyze_statement(s, markers)) for s in job.statements if s.parsed)
         analysed[job.id] = pairs
         reads = {t for _, a in pairs for t in a.reads}
-        writes = {t for _, a in pairs for t in a.writes}
-        jobs.append(replace(job, reads=tuple(sorted(reads)), writes=tuple(sorted(writes))))
+        writes = {t for _, a in pairs if not is_maintenance(a) for t in a.writes}
+        maintains = {t for _, a in pairs if is_maintenance(a) for t in a.writes}
+        jobs.append(
+            replace(job, reads=tuple(sorted(reads)), writes=tuple(sorted(writes)), maintains=tuple(sorted(maintains)))
+        )
     lineage = build_lineage(jobs, analysis.dags)
     upserted = frozenset(
         table

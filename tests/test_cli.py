@@ -73,3 +73,14 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
     assert runner.invoke(app, ["scan", str(tmp_path), "--format", "yaml"]).exit_code == 2
     assert runner.invoke(app, ["scan", str(tmp_path), "--config", str(tmp_path / "none.toml")]).exit_code == 2
     assert runner.invoke(app, ["frobnicate"]).exit_code == 2
+
+
+def test_rules_catalog_and_documentation() -> None:
+    listing = runner.invoke(app, ["rules"])
+    assert listing.exit_code == 0
+    for code in ("E001", "F101", "O201", "R301", "C401"):
+        assert code in listing.output
+    single = runner.invoke(app, ["rules", "o202"])
+    assert single.exit_code == 0
+    assert "O202 vacuum" in single.output and "**Streaming equivalent**" in single.output
+    assert runner.invoke(app, ["rules", "X999"]).exit_code == 2
