@@ -27,10 +27,13 @@ are read with the dialect's tokenizer and dispatched on the command name (`_COMM
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ContextDecorator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from types import MappingProxyType
+from types import MappingProxyType, TracebackType
 from typing import TypeVar
 
 import sqlglot
@@ -64,6 +67,46 @@ UNNEST = "<unnest>"  # UNNEST / explode / FLATTEN / LATERAL VIEW
 _T = TypeVar("_T")
 
 _NO_MARKERS: Mapping[str, str] = MappingProxyType({})
+
+
+class _QuietSqlglot(ContextDecorator):
+    """Raise the `sqlglot` logger to ERROR while this module asks sqlglot for something.
+
+    sqlglot logs a warning for every statement it keeps as a generic `Command` ("contains
+    unsupported syntax. Falling back to parsing as a 'Command'"). OPTIMIZE, VACUUM, MSCK and CALL
+    are exactly the statements a scan is looking for, and each becomes a finding of its own, so
+    the warning would only clutter the user's terminal. Re-entrant (a depth count: the public
+    functions call each other) and guarded by a lock; the level is restored on the way out.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved_level = logging.NOTSET
+
+    def __enter__(self) -> _QuietSqlglot:
+        with self._lock:
+            if self._depth == 0:
+                self._saved_level = self._logger.level
+                # never lower a level the user raised further (CRITICAL stays CRITICAL)
+                self._logger.setLevel(max(self._saved_level, logging.ERROR))
+            self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                self._logger.setLevel(self._saved_level)
+
+
+_quiet_sqlglot = _QuietSqlglot(logging.getLogger("sqlglot"))
 
 
 # --------------------------------------------------------------------------------------- models
@@ -102,12 +145,19 @@ class PartitionPredicate:
 
 @dataclass(frozen=True)
 class DedupShape:
-    """`ROW_NUMBER() OVER (PARTITION BY k ORDER BY t) ... = 1`: keep one row per key."""
+    """`ROW_NUMBER() OVER (PARTITION BY k ORDER BY t) ... = 1`: keep one row per key.
+
+    `partition_by` names each key as written (a column by its name, an expression by its SQL);
+    `partition_by_outputs` names it as the numbered query block outputs it: the alias of the
+    projection that is the same expression (`LOWER(email) AS email` -> `email`), else the same
+    as `partition_by`.
+    """
 
     partition_by: tuple[str, ...]
     order_by: tuple[str, ...]
     descending: bool  # the first ORDER BY key is DESC: keep the latest row
     keep: str  # "rn=1" (filtered in an outer WHERE) | "qualify"
+    partition_by_outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +181,9 @@ class StatementAnalysis:
     predicates: tuple[PartitionPredicate, ...] = ()
     aggregates: tuple[str, ...] = ()  # aggregate functions outside windows
     group_by: tuple[str, ...] = ()  # GROUP BY of the outermost aggregating query block
+    # the same keys as output column names: the projection's alias for an expression or an
+    # ordinal (GROUP BY DATE(ts) with DATE(ts) AS day -> day), the name for a column, else the SQL
+    group_by_outputs: tuple[str, ...] = ()
     distinct: bool = False  # SELECT DISTINCT somewhere
     count_distinct: bool = False
     joins: tuple[JoinInfo, ...] = ()
@@ -146,9 +199,16 @@ class StatementAnalysis:
     correlated_subquery: bool = False
     merge_keys: tuple[str, ...] = ()  # MERGE ON target.k = source.k (target side); ON CONFLICT keys
     merge_actions: tuple[str, ...] = ()  # update | delete | insert
-    select_star_from_target: bool = False  # INSERT OVERWRITE t SELECT * FROM t (self-compaction)
+    # the write puts the target's own rows back unchanged (self-compaction): INSERT OVERWRITE t
+    # SELECT * FROM t, or SELECT of plain columns of t, restricted at most to the partitions it
+    # overwrites (see `_copies_target`)
+    select_star_from_target: bool = False
+    # the top query block's WHERE drops rows by more than time / partition predicates
+    filters_rows: bool = False
     reads_target: bool = False
-    output_columns: tuple[str, ...] = ()  # names of the top SELECT; empty if a star or unnamed
+    # names of the top SELECT; the columns a MERGE sets or inserts; the SET columns of an UPDATE.
+    # Empty when a star or an unnamed expression hides them.
+    output_columns: tuple[str, ...] = ()
     procedure: str | None = None  # CALL cat.system.rewrite_data_files(...) -> rewrite_data_files
     command: str | None = None  # OPTIMIZE, VACUUM, ANALYZE, MSCK REPAIR, CONCATENATE, CALL, ...
     # feature name -> (line, col), 1-based, inside the statement text: evidence for findings
@@ -252,7 +312,8 @@ def _dialect(name: str) -> Dialect | None:
 
 
 def _parse(sql: str, dialect: str) -> exp.Expr:
-    return sqlglot.parse_one(sql, read=dialect, error_level=ErrorLevel.RAISE)
+    with _quiet_sqlglot:
+        return sqlglot.parse_one(sql, read=dialect, error_level=ErrorLevel.RAISE)
 
 
 def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
@@ -638,7 +699,8 @@ def _call_command(command: _CommandText) -> _CommandInfo:
         return _CommandInfo(kind="call", command="CALL")
     body = command.sql[command.tokens[0].start :]
     try:
-        call: exp.Expr = exp.maybe_parse(body, dialect=command.dialect)
+        with _quiet_sqlglot:
+            call: exp.Expr = exp.maybe_parse(body, dialect=command.dialect)
     except SqlglotError:
         return _CommandInfo(kind="call", command="CALL")
     function = call.expression if isinstance(call, exp.Dot) else call
@@ -787,7 +849,8 @@ def _condition_between(command: _CommandText, where_at: int, stop_at: int | None
 
 def _parse_condition(text: str, dialect: str) -> exp.Expr | None:
     try:
-        return sqlglot.parse_one(text, read=dialect, into=exp.Condition)
+        with _quiet_sqlglot:
+            return sqlglot.parse_one(text, read=dialect, into=exp.Condition)
     except Exception:  # a condition we cannot read only costs us its predicates
         return None
 
@@ -800,7 +863,8 @@ def _partition_spec_at(command: _CommandText, open_at: int) -> tuple[tuple[str, 
     close_at = _after_parens(tokens, open_at) - 1
     text = command.sql[tokens[open_at].start : tokens[close_at].end + 1]
     try:
-        group: exp.Expr = exp.maybe_parse(text, dialect=command.dialect)
+        with _quiet_sqlglot:
+            group: exp.Expr = exp.maybe_parse(text, dialect=command.dialect)
     except SqlglotError:
         return ()
     items = group.expressions if isinstance(group, exp.Tuple) else [group.unnest()]
@@ -810,7 +874,8 @@ def _partition_spec_at(command: _CommandText, open_at: int) -> tuple[tuple[str, 
 def _name_from_text(text: str, dialect: str) -> str | None:
     """A table name written in SQL (`db.t`, `` `p.d.t` ``) in its normal form."""
     try:
-        return _table_name(exp.to_table(text, dialect=dialect))
+        with _quiet_sqlglot:
+            return _table_name(exp.to_table(text, dialect=dialect))
     except SqlglotError:
         return text.strip().lower() or None
 
@@ -869,6 +934,7 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
     reads = () if kind in _NO_READ_KINDS else _reads(resolved, targets, scopes, context, kind=kind)
     target = target_names[0] if target_names else None
     query = _top_query(expression)
+    partition_spec = _statement_partition_spec(expression)
     predicates, first_predicate = _predicates(expression, context)
     dedup, dedup_node = _dedup(expression, context)
     merge_keys, merge_actions = _upsert(expression)
@@ -879,10 +945,11 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
         reads=reads,
         writes=tuple(sorted(target_names)) if kind in _WRITING_KINDS else (),
         overwrite=_overwrites(expression),
-        partition_spec=_statement_partition_spec(expression),
+        partition_spec=partition_spec,
         predicates=predicates,
         aggregates=_sorted_names(_function_name(node) for node in _aggregates(expression)),
         group_by=_group_by(expression, context),
+        group_by_outputs=_group_by_outputs(expression, context),
         distinct=any(select.args.get("distinct") for select in expression.find_all(exp.Select)),
         count_distinct=any(isinstance(c.this, exp.Distinct) for c in expression.find_all(exp.Count)),
         joins=_joins(resolved, context),
@@ -903,9 +970,12 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
         correlated_subquery=_has_correlated_subquery(scopes),
         merge_keys=merge_keys,
         merge_actions=merge_actions,
-        select_star_from_target=_selects_star_from(query, target, kind),
+        select_star_from_target=_copies_target(
+            expression, query, target=target, reads=reads, partition_spec=partition_spec, context=context
+        ),
+        filters_rows=_filters_rows(query, context),
         reads_target=target is not None and target in reads,
-        output_columns=_output_columns(query),
+        output_columns=_outputs(expression, query),
         command="ANALYZE" if isinstance(expression, exp.Analyze) else None,
     )
     spans = _spans(expression, analysis, context, first_predicate, dedup_node)
@@ -1326,20 +1396,73 @@ def _expression_name(node: exp.Expr, context: _Context) -> str:
     return node.sql(dialect=context.dialect)
 
 
+def _grouping_select(expression: exp.Expr) -> exp.Select | None:
+    """The outermost query block with a GROUP BY."""
+    return next((s for s in expression.find_all(exp.Select) if s.args.get("group")), None)
+
+
 def _group_by(expression: exp.Expr, context: _Context) -> tuple[str, ...]:
     """GROUP BY of the outermost grouping query block; ordinals name their projection."""
-    select = next((s for s in expression.find_all(exp.Select) if s.args.get("group")), None)
+    select = _grouping_select(expression)
     if select is None:
         return ()
     projections = select.expressions
     names: list[str] = []
     for item in select.args["group"].expressions:
-        if isinstance(item, exp.Literal) and item.is_int and 0 < int(item.name) <= len(projections):
-            projection = projections[int(item.name) - 1]
+        projection = _ordinal_projection(item, projections)
+        if projection is not None:
             names.append(projection.alias or _expression_name(projection, context))
         else:
             names.append(_expression_name(item, context))
     return _unique(names)
+
+
+def _group_by_outputs(expression: exp.Expr, context: _Context) -> tuple[str, ...]:
+    """The GROUP BY keys as the output columns that carry them: for `SELECT DATE(ts) AS day,
+    c.k, COUNT(*) AS n FROM s c GROUP BY DATE(c.ts), 2` they are `day, k` (GROUP BY says
+    `DATE(c.ts), k`). A key no projection computes keeps its name or SQL."""
+    select = _grouping_select(expression)
+    if select is None:
+        return ()
+    projections = select.expressions
+    names: list[str] = []
+    for item in select.args["group"].expressions:
+        projection = _ordinal_projection(item, projections) or _same_projection(item, projections)
+        names.append(
+            _output_name(projection, context) if projection is not None else _expression_name(item, context)
+        )
+    return _unique(names)
+
+
+def _ordinal_projection(item: exp.Expr, projections: Sequence[exp.Expr]) -> exp.Expr | None:
+    """The projection `GROUP BY 2` refers to."""
+    if isinstance(item, exp.Literal) and item.is_int and 0 < int(item.name) <= len(projections):
+        return projections[int(item.name) - 1]
+    return None
+
+
+def _same_projection(item: exp.Expr, projections: Sequence[exp.Expr]) -> exp.Expr | None:
+    """The first projection that computes `item`: structurally equal, table qualifiers ignored."""
+    key = _unqualified(item)
+    return next((p for p in projections if _unqualified(p.unalias()) == key), None)
+
+
+def _output_name(projection: exp.Expr, context: _Context) -> str:
+    """The column name a projection produces: its alias, a column's name, else its SQL."""
+    if projection.alias:
+        return projection.alias.lower()
+    return _expression_name(projection, context)
+
+
+def _unqualified(node: exp.Expr) -> exp.Expr:
+    """A copy without table qualifiers, so that `o.k` and `k` compare equal."""
+
+    def strip(part: exp.Expr) -> exp.Expr:
+        if isinstance(part, exp.Column) and part.table:
+            return exp.Column(this=part.this.copy())
+        return part
+
+    return node.unnest().transform(strip)
 
 
 def _set_operation_name(node: exp.SetOperation) -> str:
@@ -1403,11 +1526,19 @@ def _row_number_of(node: exp.Expr, numbered: Mapping[str, exp.Window]) -> exp.Wi
 def _dedup_shape(window: exp.Window, keep: str, context: _Context) -> DedupShape:
     order = window.args.get("order")
     ordered = list(order.expressions) if isinstance(order, exp.Order) else []
+    keys = list(window.args.get("partition_by") or ())
+    numbered = window.find_ancestor(exp.Select)
+    projections = numbered.expressions if numbered is not None else []
+    outputs = [_same_projection(key, projections) for key in keys]
     return DedupShape(
-        partition_by=tuple(_expression_name(e, context) for e in window.args.get("partition_by") or ()),
+        partition_by=tuple(_expression_name(e, context) for e in keys),
         order_by=tuple(_expression_name(e, context) for e in ordered),
         descending=bool(ordered and ordered[0].args.get("desc")),
         keep=keep,
+        partition_by_outputs=tuple(
+            _output_name(projection, context) if projection is not None else _expression_name(key, context)
+            for key, projection in zip(keys, outputs, strict=True)
+        ),
     )
 
 
@@ -1489,19 +1620,153 @@ def _merge_actions(merge: exp.Merge) -> tuple[str, ...]:
     return tuple(sorted(actions))
 
 
-def _selects_star_from(query: exp.Query | None, target: str | None, kind: str) -> bool:
-    """`SELECT * FROM <target>` as the whole query of a write: the table rewritten onto itself."""
-    if target is None or kind not in _WRITING_KINDS or not isinstance(query, exp.Select):
+# SELECT clauses that leave the rows read as they are: sorting and distributing only change the
+# layout of the files written (Hive DISTRIBUTE BY / SORT BY is how a compaction is written)
+_LAYOUT_CLAUSES = frozenset(
+    {"expressions", "from_", "where", "order", "sort", "cluster", "distribute", "hint"}
+)
+# The parts of a table reference that name it (not TABLESAMPLE, VERSION AS OF, PARTITION (p1), ...)
+_NAMING_PARTS = frozenset({"this", "db", "catalog", "alias"})
+
+
+def _copies_target(
+    expression: exp.Expr,
+    query: exp.Query | None,
+    *,
+    target: str | None,
+    reads: tuple[str, ...],
+    partition_spec: tuple[tuple[str, str | None], ...],
+    context: _Context,
+) -> bool:
+    """The statement overwrites its target with the target's own rows, unchanged: a compaction.
+
+    The query is one block reading only the target: `SELECT *` or plain columns of it (no
+    expression, no rename), no join, aggregate, window, subquery, DISTINCT or LIMIT; a star copy
+    may be DISTINCT, the whole-row dedup F103 reports. Its WHERE may only pick the rows the
+    statement replaces, so nothing else is lost: the partitions a PARTITION clause overwrites
+    (a static `dt='x'` must be read as `dt = 'x'`), or exactly the REPLACE WHERE condition.
+    """
+    if (
+        target is None
+        or reads != (target,)
+        or not _overwrites(expression)
+        or not isinstance(query, exp.Select)
+    ):
         return False
+    star = bool(query.expressions) and all(projection.is_star for projection in query.expressions)
+    allowed = _LAYOUT_CLAUSES | {"distinct"} if star else _LAYOUT_CLAUSES
     source = query.args.get("from_")
-    plain = not any(query.args.get(arg) for arg in ("joins", "laterals", "group", "with_"))
+    if (
+        any(value for key, value in query.args.items() if key not in allowed)
+        or not isinstance(source, exp.From)
+        or _table_name(source.this) != target
+        or any(value for key, value in source.this.args.items() if key not in _NAMING_PARTS)
+        or any(node is not query for node in query.find_all(exp.Query))
+        or query.find(exp.AggFunc, exp.Window) is not None
+    ):
+        return False
+    written = _written_columns(expression)
+    if star:
+        copied_columns = not written
+    else:
+        columns = _copied_columns(query)
+        copied_columns = columns is not None and (not written or written == columns)
     return (
-        plain
-        and isinstance(source, exp.From)
-        and _table_name(source.this) == target
-        and bool(query.expressions)
-        and all(projection.is_star for projection in query.expressions)
+        copied_columns
+        and not _filters_rows(query, context)
+        and _reads_what_it_replaces(expression, query, partition_spec, context)
     )
+
+
+def _copied_columns(query: exp.Select) -> tuple[str, ...] | None:
+    """The names of a projection list of plain columns, each kept under its own name; else None."""
+    names: list[str] = []
+    for projection in query.expressions:
+        column = projection.unalias()
+        if not isinstance(column, exp.Column) or column.is_star:
+            return None
+        if projection.alias and projection.alias.lower() != column.name.lower():
+            return None  # `a AS b` moves a column's values into another column
+        names.append(column.name.lower())
+    return tuple(names) if len(set(names)) == len(names) else None
+
+
+def _written_columns(expression: exp.Expr) -> tuple[str, ...]:
+    """The column list of `INSERT INTO t (a, b) ...`; empty when the statement has none."""
+    schema = expression.this if isinstance(expression, exp.Insert) else None
+    if not isinstance(schema, exp.Schema):
+        return ()
+    return tuple(column.name.lower() for column in schema.expressions)
+
+
+def _reads_what_it_replaces(
+    expression: exp.Expr,
+    query: exp.Select,
+    partition_spec: tuple[tuple[str, str | None], ...],
+    context: _Context,
+) -> bool:
+    """The rows the query reads are the rows the overwrite replaces (given a WHERE of time
+    predicates only).
+
+    Without a PARTITION clause or REPLACE WHERE, an overwrite replaces the whole table
+    (Snowflake INSERT OVERWRITE, CREATE OR REPLACE, Hive and Spark in their default mode), so
+    any WHERE loses the rows it leaves out.
+    """
+    where = _top_block_where(query)
+    replace_where = expression.args.get("where") if isinstance(expression, exp.Insert) else None
+    if replace_where is not None:
+        return where is not None and _unqualified(where) == _unqualified(replace_where)
+    static = {(column, value) for column, value in partition_spec if value is not None}
+    if where is None:
+        return not static  # a static partition filled from every partition is no copy
+    if not partition_spec:
+        return False
+    partition_columns = {column for column, _ in partition_spec}
+    predicates, _ = _predicates_in((where,), context)
+    if any(predicate.column not in partition_columns for predicate in predicates):
+        return False  # e.g. `event_time < '...'` inside the partition: some of its rows go
+    pinned = {
+        (predicate.column, predicate.values[0])
+        for condition in _conjuncts(where)
+        for predicate in [_time_predicate(condition, context)]
+        if predicate is not None and predicate.op == "="
+    }
+    return static <= pinned
+
+
+def _top_block_where(query: exp.Query | None) -> exp.Expr | None:
+    where = query.args.get("where") if isinstance(query, exp.Select) else None
+    return where.this if isinstance(where, exp.Where) else None
+
+
+def _filters_rows(query: exp.Query | None, context: _Context) -> bool:
+    """The top query block's WHERE has a condition other than a time predicate (`status <>
+    'test'`); equi-join conditions of an old-style comma join do not count."""
+    return any(
+        not _is_time_filter(condition, context) and not _is_join_condition(condition)
+        for condition in _conjuncts(_top_block_where(query))
+    )
+
+
+def _is_time_filter(condition: exp.Expr, context: _Context) -> bool:
+    """A predicate that `predicates` captures, or an AND / OR of them (`dt = 'a' OR dt = 'b'`)."""
+    condition = condition.unnest()
+    if isinstance(condition, (exp.And, exp.Or)):
+        return all(_is_time_filter(part, context) for part in (condition.this, condition.expression))
+    return _time_predicate(condition, context) is not None
+
+
+def _is_join_condition(condition: exp.Expr) -> bool:
+    """`a.k = b.k` between two differently qualified columns."""
+    if not (isinstance(condition, exp.EQ) and _both_columns(condition)):
+        return False
+    left, right = condition.this.table.lower(), condition.expression.table.lower()
+    return bool(left and right and left != right)
+
+
+def _outputs(expression: exp.Expr, query: exp.Query | None) -> tuple[str, ...]:
+    outputs_of = _OUTPUTS_BY_TYPE.get(type(expression))
+    return outputs_of(expression) if outputs_of is not None else _output_columns(query)
 
 
 def _output_columns(query: exp.Query | None) -> tuple[str, ...]:
@@ -1516,6 +1781,51 @@ def _output_columns(query: exp.Query | None) -> tuple[str, ...]:
         else:
             return ()  # a star or an unnamed expression: the engine picks the name
     return tuple(names)
+
+
+def _merge_outputs(merge: exp.Expr) -> tuple[str, ...]:
+    """The target columns a MERGE sets or inserts, in written order; empty if one action is
+    `UPDATE SET *`, `INSERT *`, `INSERT ROW` or an INSERT without a column list."""
+    whens = merge.args.get("whens")
+    names: list[str] = []
+    for when in whens.expressions if isinstance(whens, exp.Whens) else ():
+        then = when.args.get("then")
+        if isinstance(then, exp.Update):
+            columns = _set_columns(then)
+        elif isinstance(then, exp.Insert):
+            inserted = then.this
+            columns = _column_names(inserted.expressions) if isinstance(inserted, exp.Tuple) else None
+        else:
+            continue  # DELETE
+        if columns is None:
+            return ()
+        names.extend(columns)
+    return _unique(names)
+
+
+def _set_columns(update: exp.Expr) -> tuple[str, ...] | None:
+    """The columns of `SET a = ..., t.b = ...`; None when a star or a tuple hides them."""
+    return _column_names(assignment.this for assignment in update.expressions)
+
+
+def _column_names(nodes: Iterable[exp.Expr]) -> tuple[str, ...] | None:
+    names: list[str] = []
+    for node in nodes:
+        if not isinstance(node, exp.Column) or node.is_star:
+            return None
+        names.append(node.name.lower())
+    return _unique(names)
+
+
+def _update_outputs(update: exp.Expr) -> tuple[str, ...]:
+    return _set_columns(update) or ()
+
+
+# Node type -> output columns, for DML statements that have no SELECT list
+_OUTPUTS_BY_TYPE: dict[type[exp.Expr], Callable[[exp.Expr], tuple[str, ...]]] = {
+    exp.Merge: _merge_outputs,
+    exp.Update: _update_outputs,
+}
 
 
 # ----------------------------------------------------------------------------------------- joins
