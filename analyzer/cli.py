@@ -180,7 +180,9 @@ def catalog() -> list[tuple[str, str, str]]:
 
 @app.command()
 def rules(
-    code: Annotated[str | None, typer.Argument(help="a rule code, e.g. F101, for its full documentation")] = None,
+    code: Annotated[
+        str | None, typer.Argument(help="a rule code, e.g. F101, for its full documentation")
+    ] = None,
 ) -> None:
     """List every rule (code, name, summary), or document one."""
     if code is None:
@@ -192,7 +194,8 @@ def rules(
     wanted = code.upper()
     rule = RULES_BY_CODE.get(wanted)
     if rule is not None:
-        console.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.pattern.value if rule.pattern.value != 'none' else 'classification'})\n")
+        kind = rule.pattern.value if rule.pattern.value != "none" else "classification"
+        console.print(f"[bold]{rule.code} {rule.name}[/bold] ({kind})\n")
         console.print(rule.documentation(), markup=False)
         return
     if wanted in SCAN_ERRORS:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from . import __version__
 from .models import Analysis, Dag, Job, SqlSource, SqlStatus, Statement
+from .schemas import table_defs_to_dict
 
 SCHEMA_VERSION = 1
 
@@ -98,7 +100,7 @@ def dag_to_dict(dag: Dag) -> dict[str, Any]:
     }
 
 
-def job_to_dict(job: Job) -> dict[str, Any]:
+def job_to_dict(job: Job, outcome: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
         "id": job.id,
         "dag_id": job.dag_id,
@@ -125,26 +127,35 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "sink_mode": job.sink_mode.value,
         "upsert_key": list(job.upsert_key),
         "findings": [f.to_dict() for f in job.findings],
-        "generated": {"status": "none", "path": None},
+        "generated": dict(outcome) if outcome else {"status": "none", "path": None, "reason": ""},
         "validation": {"status": "skipped", "message": "not validated yet"},
         "equivalence": {"status": "skipped", "message": "not verified yet"},
     }
 
 
-def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
+def analysis_to_dict(
+    analysis: Analysis, outcomes: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The whole document; `outcomes` (job id -> generated status) comes from `kappa generate`."""
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "kappa-migrate", "version": __version__},
         "summary": summary_of(analysis),
         "dags": [dag_to_dict(d) for d in sorted(analysis.dags, key=lambda d: (d.dag_id, d.file))],
-        "jobs": [job_to_dict(j) for j in sorted(analysis.jobs, key=lambda j: j.id)],
+        "jobs": [
+            job_to_dict(j, (outcomes or {}).get(j.id)) for j in sorted(analysis.jobs, key=lambda j: j.id)
+        ],
         "findings": [f.to_dict() for f in analysis.findings],
     }
     graph = analysis.extra.get("graph")
     if graph is not None:
         document["graph"] = graph
+    schemas = analysis.extra.get("schemas")
+    if schemas:
+        document["schemas"] = table_defs_to_dict(schemas)
     return document
 
 
-def dumps(analysis: Analysis) -> str:
-    return json.dumps(analysis_to_dict(analysis), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def dumps(analysis: Analysis, outcomes: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    document = analysis_to_dict(analysis, outcomes)
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from .models import Finding, Pattern
 from .rules import PATTERN_RULES, RULES_BY_CODE, JobFacts
+from .rules.optimize import is_maintenance
 
 PRECEDENCE = (Pattern.FIX, Pattern.REPROCESS)
 OPTIMIZE_RULES = tuple(rule for rule in PATTERN_RULES if rule.pattern is Pattern.OPTIMIZE)
@@ -67,6 +68,9 @@ def maintenance_only(facts: JobFacts) -> bool:
 def detect(facts: JobFacts) -> Detection:
     """The job's pattern and the findings that prove it."""
     findings = tuple(finding for rule in PATTERN_RULES for finding in rule.check(facts))
+    if facts.statements and not any(a.writes or is_maintenance(a) for _, a in facts.statements):
+        # a read-only query (a data-quality check, an export to XCom) has no table to stream into
+        return Detection(Pattern.NONE, findings, 0.0)
     fired = {RULES_BY_CODE[f.code].pattern for f in findings}
     if Pattern.OPTIMIZE in fired and maintenance_only(facts):
         pattern = Pattern.OPTIMIZE

@@ -114,8 +114,7 @@ class LineageGraph:
     def to_dict(self) -> dict[str, Any]:
         """The `graph` section of analysis.json: sorted, so the file stays deterministic."""
         nodes = [
-            {"id": node, **dict(sorted(data.items()))}
-            for node, data in sorted(self.graph.nodes(data=True))
+            {"id": node, **dict(sorted(data.items()))} for node, data in sorted(self.graph.nodes(data=True))
         ]
         edges = [
             {"source": source, "target": target, "kind": data["kind"]}

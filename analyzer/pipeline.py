@@ -22,11 +22,24 @@ from .dags import ClassInfo, FunctionRef, ParsedTask, index_classes, parse_dag_f
 from .detect import detect
 from .discover import discover, read_text
 from .errors import scan_error
-from .lineage import build_lineage
-from .models import Analysis, Dag, Finding, Job, RenderedSql, SqlSource, SqlStatus, Statement, Task
+from .lineage import LineageGraph, build_lineage
+from .models import (
+    Analysis,
+    Classification,
+    Dag,
+    Finding,
+    Job,
+    RenderedSql,
+    SqlSource,
+    SqlStatus,
+    Statement,
+    Task,
+)
 from .operators import CANDIDATE_DIALECTS, OperatorKind
 from .render import render_sql
 from .rules import JobFacts
+from .rules.optimize import is_maintenance
+from .schemas import dialect_from_path, discover_schemas
 from .sql import StatementAnalysis, analyze_statement, guess_dialect, parse_statements
 from .tasks import extract_sql, operator_kind
 
@@ -273,6 +286,9 @@ def collect(root: Path, *, config_path: Path | None = None, progress: Progress |
         control_tasks += scanned.control_tasks
         findings.extend(scanned.findings)
     findings.extend(_duplicate_dags(dags))
+    sql_texts = [(path, text) for path in inventory.sql_files if (text := cache.read(path)) is not None]
+    schemas, schema_findings = discover_schemas(sql_texts, dialect_from_path)
+    findings.extend(schema_findings)
     # unreadable .sql files (Python files report theirs through load_module)
     findings.extend(f for path, f in cache.findings.items() if path not in inventory.python_files)
     unique = sorted(set(findings), key=Finding.sort_key)
@@ -287,6 +303,7 @@ def collect(root: Path, *, config_path: Path | None = None, progress: Progress |
             "sql_files": len(inventory.sql_files),
             "control_tasks": control_tasks,
             "tool_version": __version__,
+            "schemas": schemas,
         },
     )
 
@@ -301,23 +318,25 @@ def _duplicate_dags(dags: Iterable[Dag]) -> list[Finding]:
     return findings
 
 
-MAINTENANCE_KINDS = frozenset({"optimize", "zorder", "vacuum", "analyze", "msck_repair", "concatenate", "call"})
-
-
-def is_maintenance(analysis: StatementAnalysis) -> bool:
-    """The statement reorganises a table's files or metadata; its rows stay the same.
-
-    Lineage keeps these apart from real writes, so a compaction job is never taken for a second
-    producer of the table it compacts.
-    """
-    return analysis.kind in MAINTENANCE_KINDS or analysis.select_star_from_target
-
-
 def _markers(job: Job) -> dict[str, str]:
     markers: dict[str, str] = {}
     for rendered in job.rendered:
         markers.update(rendered.markers)
     return markers
+
+
+def inherit_keys(jobs: list[Job], lineage: LineageGraph) -> list[Job]:
+    """An UPDATE or DELETE shows no key of its own: the table's key is the one its producer writes
+    by (`UPDATE analytics.order_facts ...` is keyed like the job that loads order_facts)."""
+    keys = {job.id: job.upsert_key for job in jobs}
+    inherited = []
+    for job in jobs:
+        if job.upsert_key or job.classification is Classification.NONE:
+            inherited.append(job)
+            continue
+        producers = [p for t in job.writes for p in lineage.producers(t) if p != job.id and keys.get(p)]
+        inherited.append(replace(job, upsert_key=keys[producers[0]]) if producers else job)
+    return inherited
 
 
 def analyze(analysis: Analysis) -> Analysis:
@@ -336,7 +355,12 @@ def analyze(analysis: Analysis) -> Analysis:
         writes = {t for _, a in pairs if not is_maintenance(a) for t in a.writes}
         maintains = {t for _, a in pairs if is_maintenance(a) for t in a.writes}
         jobs.append(
-            replace(job, reads=tuple(sorted(reads)), writes=tuple(sorted(writes)), maintains=tuple(sorted(maintains)))
+            replace(
+                job,
+                reads=tuple(sorted(reads)),
+                writes=tuple(sorted(writes)),
+                maintains=tuple(sorted(maintains)),
+            )
         )
     lineage = build_lineage(jobs, analysis.dags)
     upserted = frozenset(
@@ -347,11 +371,13 @@ def analyze(analysis: Analysis) -> Analysis:
         for table in a.writes
     )
     dags = {dag.dag_id: dag for dag in analysis.dags}
+    schemas = analysis.extra.get("schemas") or {}
+    partitions = {table: definition.partitioned_by for table, definition in schemas.items()}
     finished: list[Job] = []
     for job in jobs:
         dag = dags[job.dag_id]
         task = next(t for t in dag.tasks if t.task_id == job.task_id)
-        facts = JobFacts(job, dag, task, analysed[job.id], lineage, upserted)
+        facts = JobFacts(job, dag, task, analysed[job.id], lineage, upserted, partitions)
         detection = detect(facts)
         verdict = classify(facts, detection.pattern)
         findings = sorted({*job.findings, *detection.findings, *verdict.findings}, key=Finding.sort_key)
@@ -368,6 +394,7 @@ def analyze(analysis: Analysis) -> Analysis:
                 findings=tuple(findings),
             )
         )
+    finished = inherit_keys(finished, lineage)
     annotations = {
         j.id: {"pattern": j.pattern.value, "classification": j.classification.value} for j in finished
     }

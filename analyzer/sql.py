@@ -1425,13 +1425,30 @@ def _group_by_outputs(expression: exp.Expr, context: _Context) -> tuple[str, ...
     if select is None:
         return ()
     projections = select.expressions
+    # `INSERT INTO t (a, b) SELECT x, y ...` names the outputs by position, not by alias
+    listed = _insert_columns(expression) if select is expression.expression else ()
     names: list[str] = []
     for item in select.args["group"].expressions:
         projection = _ordinal_projection(item, projections) or _same_projection(item, projections)
-        names.append(
-            _output_name(projection, context) if projection is not None else _expression_name(item, context)
-        )
+        if projection is not None and len(listed) == len(projections):
+            names.append(listed[next(i for i, p in enumerate(projections) if p is projection)])
+        elif projection is not None:
+            names.append(_output_name(projection, context))
+        else:
+            names.append(_expression_name(item, context))
     return _unique(names)
+
+
+def _insert_columns(expression: exp.Expr) -> tuple[str, ...]:
+    """The column list of `INSERT INTO t (a, b) ...`, lower-cased; empty without one."""
+    target = expression.this if isinstance(expression, exp.Insert) else None
+    if not isinstance(target, exp.Schema):
+        return ()
+    return tuple(
+        column.name.lower()
+        for column in target.expressions
+        if isinstance(column, exp.Identifier | exp.Column)
+    )
 
 
 def _ordinal_projection(item: exp.Expr, projections: Sequence[exp.Expr]) -> exp.Expr | None:
@@ -1766,7 +1783,9 @@ def _is_join_condition(condition: exp.Expr) -> bool:
 
 def _outputs(expression: exp.Expr, query: exp.Query | None) -> tuple[str, ...]:
     outputs_of = _OUTPUTS_BY_TYPE.get(type(expression))
-    return outputs_of(expression) if outputs_of is not None else _output_columns(query)
+    if outputs_of is not None:
+        return outputs_of(expression)
+    return _insert_columns(expression) or _output_columns(query)
 
 
 def _output_columns(query: exp.Query | None) -> tuple[str, ...]:

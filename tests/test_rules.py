@@ -39,13 +39,25 @@ CASES = [
     for path in RULE_FILES
     for case in yaml.safe_load(path.read_text(encoding="utf-8"))
 ]
-DIALECTS = ("bigquery", "snowflake", "hive", "spark", "databricks", "postgres", "trino", "redshift", "mysql", "tsql")
+DIALECTS = (
+    "bigquery",
+    "snowflake",
+    "hive",
+    "spark",
+    "databricks",
+    "postgres",
+    "trino",
+    "redshift",
+    "mysql",
+    "tsql",
+)
 
 
 def _task(task_id: str, dialect: str | None, sql: str | None, bash: str | None) -> str:
     if bash is not None:
         return f"    BashOperator(task_id={task_id!r}, bash_command={bash!r})\n"
-    return f"    SQLExecuteQueryOperator(task_id={task_id!r}, conn_id={f'conn_{dialect}'!r}, sql={f'{task_id}.sql'!r})\n"
+    arguments = f"task_id={task_id!r}, conn_id={f'conn_{dialect}'!r}, sql={f'{task_id}.sql'!r}"
+    return f"    SQLExecuteQueryOperator({arguments})\n"
 
 
 def build_repository(root: Path, case: dict[str, Any]) -> str:
@@ -67,8 +79,8 @@ def build_repository(root: Path, case: dict[str, Any]) -> str:
         year, month, day = (int(part) for part in str(start).split("-"))
         lines.append(f"options['start_date'] = datetime.datetime({year}, {month}, {day})\n")
     lines.append(
-        f"with DAG({case.get('dag_id', 'case')!r}, template_searchpath=[os.path.join(os.path.dirname(__file__), 'sql')], "
-        "**options):\n"
+        f"with DAG({case.get('dag_id', 'case')!r}, "
+        "template_searchpath=[os.path.join(os.path.dirname(__file__), 'sql')], **options):\n"
     )
     jobs = [{"task_id": task_id, **case}, *case.get("others", [])]
     for job in jobs:

@@ -7,9 +7,8 @@ line is the message summary, followed by **Anti-pattern** and **Streaming equiva
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..lineage import LineageGraph
@@ -31,9 +30,6 @@ WRITING_KINDS = frozenset(
     }
 )
 
-OFFSET = re.compile(r"ds_add\([^,]+,\s*(-?\d+)\)|days=(-?\d+)|subtract\(days=(\d+)\)")
-TIME_WORDS = ("prev_ds", "yesterday_ds", "prev_execution_date", "prev_data_interval")
-
 
 @dataclass(frozen=True)
 class JobFacts:
@@ -43,6 +39,7 @@ class JobFacts:
     statements: tuple[tuple[Statement, StatementAnalysis], ...]  # parsed statements only
     lineage: LineageGraph
     upserted_tables: frozenset[str] = frozenset()  # targets of MERGE / UPDATE anywhere in the repo
+    table_partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # from repository DDL
 
     def writing(self) -> Iterator[tuple[Statement, StatementAnalysis]]:
         return (pair for pair in self.statements if pair[1].kind in WRITING_KINDS)
@@ -53,18 +50,14 @@ class JobFacts:
     def other_producers(self, table: str) -> tuple[str, ...]:
         return tuple(job for job in self.lineage.producers(table) if job != self.job.id)
 
-
-def origin_offset(origin: str) -> int | None:
-    """Days a template expression moves from the run date: `macros.ds_add(ds, -3)` -> -3."""
-    match = OFFSET.search(origin)
-    if match:
-        days = next(int(group) for group in match.groups() if group is not None)
-        return -days if "subtract" in origin else days
-    if any(word in origin for word in TIME_WORDS):
-        return -1
-    if origin.strip() in {"ds", "ds_nodash", "ts", "logical_date", "execution_date", "data_interval_start"}:
-        return 0
-    return None
+    def prior_producers(self, table: str) -> tuple[str, ...]:
+        """Other writers of `table` that do not run after this job: the job that patches a table
+        runs after the one that loads it, so a writer downstream of this job is its patcher."""
+        others = self.other_producers(table)
+        if not others:
+            return ()
+        later = set(self.lineage.downstream(self.job.id))
+        return tuple(job for job in others if job not in later)
 
 
 class Rule:

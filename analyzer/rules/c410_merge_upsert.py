@@ -8,7 +8,7 @@ from .evidence import Evidence, EvidenceRule
 
 
 class C410MergeUpsert(EvidenceRule):
-    """Job upserts with MERGE (or INSERT ... ON CONFLICT): its sink must take updates by key.
+    """Job upserts with MERGE (or INSERT ... ON CONFLICT / ON DUPLICATE KEY): its sink takes updates.
 
     **Anti-pattern**: `MERGE INTO dim_customers t USING staging s ON t.customer_id = s.customer_id
     WHEN MATCHED THEN UPDATE ... WHEN NOT MATCHED THEN INSERT ...`.
@@ -20,8 +20,10 @@ class C410MergeUpsert(EvidenceRule):
 
     def evidence(self, facts: JobFacts) -> Iterator[Evidence]:
         for statement, analysis in facts.statements:
-            if analysis.kind == "merge" or (analysis.kind == "insert" and analysis.merge_keys):
-                keys = ", ".join(analysis.merge_keys) or "an unknown key"
+            # ON CONFLICT names its keys; MySQL's ON DUPLICATE KEY uses the table's own key
+            upsert = analysis.kind == "insert" and bool(analysis.merge_keys or analysis.merge_actions)
+            if analysis.kind == "merge" or upsert:
+                keys = ", ".join(analysis.merge_keys) or "the table's primary key"
                 actions = ", ".join(analysis.merge_actions) or "upsert"
                 message = f"{actions} into {analysis.target} keyed by {keys}"
                 yield Evidence(

@@ -13,7 +13,7 @@ class C416FullRewrite(EvidenceRule):
     """Job replaces a whole table's content, so rows already written change on every run.
 
     **Anti-pattern**: `CREATE OR REPLACE TABLE t AS SELECT ...`, `TRUNCATE` + `INSERT`, or
-    `INSERT OVERWRITE t` without a partition.
+    `INSERT OVERWRITE t` without a partition, from other tables.
     **Streaming equivalent**: an upsert sink keyed by the table's natural key, continuously
     maintained; rows that disappear arrive as deletes from the changelog.
     """
@@ -27,7 +27,10 @@ class C416FullRewrite(EvidenceRule):
                 and not analysis.partition_spec
                 and not analysis.predicates
             )
-            if (analysis.kind in REWRITE_KINDS or whole) and not analysis.select_star_from_target:
+            # a table rewritten from its own rows only (compaction, dedup) keeps the rows it had:
+            # O205 / F103 and the dedup evidence judge it
+            from_itself = analysis.reads_target and set(analysis.reads) == {analysis.target}
+            if (analysis.kind in REWRITE_KINDS or whole) and not from_itself:
                 message = f"replaces all of {analysis.target}: every row may change on each run"
                 yield Evidence(
                     self.at(statement, analysis, "target", message), Classification.SINK_UPDATE, True

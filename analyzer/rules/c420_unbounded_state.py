@@ -1,16 +1,39 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..models import Classification
 from .base import JobFacts
 from .evidence import Evidence, EvidenceRule, lookup_join
 
-TIME_WORDS = ("date", "day", "dt", "ts", "time", "hour", "week", "month", "window")
+# words of a key (`event_date`, `DATE_TRUNC('HOUR', ts)`, `created_at`) that make it a time bucket;
+# whole words, so that `candidate_id` or `update_source` are not mistaken for dates
+TIME_WORDS = frozenset(
+    {
+        "date",
+        "day",
+        "dt",
+        "ds",
+        "ts",
+        "at",
+        "time",
+        "timestamp",
+        "hour",
+        "minute",
+        "week",
+        "month",
+        "quarter",
+        "year",
+        "window",
+        "period",
+    }
+)
+WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")  # snake_case, camelCase and SQL keywords
 
 
 def has_time_key(columns: tuple[str, ...]) -> bool:
-    return any(any(word in column.lower().rsplit(".", 1)[-1] for word in TIME_WORDS) for column in columns)
+    return any(TIME_WORDS & {w.lower() for w in WORD.findall(column)} for column in columns)
 
 
 class C420UnboundedState(EvidenceRule):

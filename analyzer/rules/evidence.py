@@ -46,7 +46,10 @@ def is_dimension(table: str, facts: JobFacts) -> bool:
 
 
 def lookup_join(join: JoinInfo, facts: JobFacts) -> bool:
-    return join.kind in {"inner", "left"} and is_dimension(join.right, facts) and not join.has_time_bound
+    """An inner or left join to a dimension: a lookup join, or a temporal join when the ON clause
+    also picks the dimension row valid at the fact's time (`s.ts BETWEEN d.valid_from AND
+    d.valid_to`, an SCD2 table)."""
+    return join.kind in {"inner", "left"} and is_dimension(join.right, facts)
 
 
 class EvidenceRule(Rule):

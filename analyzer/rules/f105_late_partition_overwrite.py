@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..models import Finding, Pattern
-from .base import JobFacts, Rule, origin_offset
+from .base import JobFacts, Rule
+from .window import restated_partition
 
 
 class F105LatePartitionOverwrite(Rule):
@@ -11,7 +12,9 @@ class F105LatePartitionOverwrite(Rule):
 
     **Anti-pattern**: `INSERT OVERWRITE TABLE t PARTITION (dt='{{ macros.ds_add(ds, -2) }}')`,
     restating an older partition once its late rows have arrived (or a second job overwriting a
-    partition that the daily job already wrote).
+    partition that the daily job already wrote). The partition written decides, not the dates the
+    job reads: a week-over-week comparison that reads `ds - 7` into today's partition restates
+    nothing.
     **Streaming equivalent**: the partition is never closed: late rows reach the upsert sink by
     key while the watermark allows them, so no second pass is needed.
     """
@@ -20,18 +23,10 @@ class F105LatePartitionOverwrite(Rule):
 
     def check(self, facts: JobFacts) -> Iterator[Finding]:
         for statement, analysis in facts.writing():
-            if analysis.kind != "insert_overwrite" or analysis.target is None:
+            restated = restated_partition(facts, statement, analysis)
+            if restated is None:
                 continue
-            origins = [o for p in analysis.predicates if p.op == "=" for o in p.template_origins]
-            origins.extend(facts.job.time_variables if analysis.partition_spec else ())
-            offsets = [o for o in (origin_offset(origin) for origin in origins) if o is not None]
-            if not offsets:
-                continue
-            oldest = min(offsets)
-            shared = facts.other_producers(analysis.target)
-            if oldest <= -2 or (oldest <= -1 and shared):
-                also = f"; {', '.join(shared)} writes it too" if shared else ""
-                message = (
-                    f"overwrites the partition of {analysis.target} from {-oldest} days before the run{also}"
-                )
-                yield self.at(statement, analysis, "target", message)
+            days, shared = restated
+            also = f"; {', '.join(shared)} writes it too" if shared else ""
+            message = f"overwrites the partition of {analysis.target} from {days} days before the run{also}"
+            yield self.at(statement, analysis, "target", message)

@@ -14,5 +14,7 @@ class O201TableCompaction(MaintenanceRule):
 
     code, name = "O201", "table-compaction"
     kinds = frozenset({"optimize", "concatenate"})
-    procedures = frozenset({"rewrite_data_files", "rewrite_position_delete_files", "compact", "optimize"})
+    procedures = frozenset(
+        {"rewrite_data_files", "rewrite_position_delete_files", "compact", "optimize", "run_compaction"}
+    )
     what = "compacts"

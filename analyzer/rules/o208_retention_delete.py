@@ -20,7 +20,7 @@ class O208RetentionDelete(Rule):
 
     def check(self, facts: JobFacts) -> Iterator[Finding]:
         for statement, analysis in facts.statements:
-            if is_retention_delete(analysis.kind, analysis.predicates):
+            if is_retention_delete(analysis):
                 cutoff = next(p for p in analysis.predicates if p.op in {"<", "<="})
                 values = ", ".join(cutoff.values)
                 message = f"deletes rows of {analysis.target} where {cutoff.column} {cutoff.op} {values}"

@@ -1,22 +1,33 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..models import Finding, Pattern
 from .base import JobFacts, Rule
 
-DATE_WORDS = ("date", "day", "from", "to", "start", "end", "since", "until", "ds")
+# words of a parameter name (`start_date`, `backfillFrom`, `days_back`) that make it a date or a range
+DATE_WORDS = frozenset(
+    {"date", "dates", "day", "days", "dt", "ds", "from", "to", "start", "end", "since", "until", "through"}
+)
 MANUAL_SCHEDULES = frozenset({None, "None", "@once"})
+WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def name_words(name: str) -> set[str]:
+    """`backfill_from` -> {backfill, from}; `fromDate` -> {from, date}."""
+    return {word.lower() for word in WORD.findall(name)}
 
 
 def date_params(params: dict[str, object]) -> list[str]:
-    """Parameters that look like a date range (by name, or by an ISO date value)."""
+    """Parameters that look like a date range: by a word of their name, or by an ISO date value.
+    Whole words, so that `customer_tier` or `history_table` are not mistaken for `to`."""
     found = []
     for name, value in params.items():
         looks_like_date = (
             isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-"
         )
-        if looks_like_date or any(word in name.lower() for word in DATE_WORDS):
+        if looks_like_date or name_words(name) & DATE_WORDS:
             found.append(name)
     return sorted(found)
 
