@@ -8,8 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from analyzer.cli import app
+from analyzer.rules import RULES
 
-from .conftest import write_tree
+from .conftest import PROJECT, write_tree
 
 runner = CliRunner()
 
@@ -84,3 +85,9 @@ def test_rules_catalog_and_documentation() -> None:
     assert single.exit_code == 0
     assert "O202 vacuum" in single.output and "**Streaming equivalent**" in single.output
     assert runner.invoke(app, ["rules", "X999"]).exit_code == 2
+
+
+def test_readme_lists_every_rule() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"| {rule.code} | {rule.name} |" in readme and rule.summary() in readme, rule.code
