@@ -54,9 +54,7 @@ CLIENTS: dict[str, ClientSpec] = {
         ("-f", "-i"),
         valued_flags=("--hiveconf", "--hivevar", "-d", "--define", "--database"),
     ),
-    "beeline": ClientSpec(
-        "hive", ("-e",), ("-f", "-i"), valued_flags=("-u", "-n", "-p", "--hiveconf", "--hivevar")
-    ),
+    "beeline": ClientSpec("hive", ("-e",), ("-f", "-i"), valued_flags=("-u", "-n", "-p", "--hiveconf", "--hivevar")),
     "psql": ClientSpec(
         "postgres",
         ("-c", "--command"),
@@ -111,9 +109,7 @@ CLIENTS: dict[str, ClientSpec] = {
         ("-f", "--file"),
         valued_flags=("--server", "--catalog", "--schema", "--user", "--session"),
     ),
-    "mysql": ClientSpec(
-        "mysql", ("-e", "--execute"), (), valued_flags=("-h", "-u", "-P", "-D", "--database")
-    ),
+    "mysql": ClientSpec("mysql", ("-e", "--execute"), (), valued_flags=("-h", "-u", "-P", "-D", "--database")),
     "duckdb": ClientSpec("duckdb", ("-c",), (), valued_flags=()),
 }
 
@@ -154,8 +150,7 @@ def _split_commands(command: str) -> list[list[str]]:
 def _strip_env_and_sudo(tokens: list[str]) -> list[str]:
     index = 0
     while index < len(tokens) and (
-        ("=" in tokens[index] and not tokens[index].startswith("-"))
-        or tokens[index] in {"sudo", "exec", "time", "env"}
+        ("=" in tokens[index] and not tokens[index].startswith("-")) or tokens[index] in {"sudo", "exec", "time", "env"}
     ):
         index += 1
     return tokens[index:]
@@ -175,9 +170,7 @@ def _client_sql(client: str, spec: ClientSpec, args: list[str], command: str) ->
         value = attached if attached else (args[index + 1] if index + 1 < len(args) else None)
         step = 1 if attached or flag not in (*spec.inline_flags, *spec.file_flags, *spec.valued_flags) else 2
         if arg == "<" and index + 1 < len(args):
-            found.append(
-                BashSql(client, spec.dialect, None, args[index + 1], _line_of(command, args[index + 1]))
-            )
+            found.append(BashSql(client, spec.dialect, None, args[index + 1], _line_of(command, args[index + 1])))
             step = 2
         elif flag in spec.inline_flags and value is not None:
             found.append(BashSql(client, spec.dialect, value, None, _line_of(command, value)))

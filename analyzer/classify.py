@@ -106,9 +106,7 @@ def upsert_key(facts: JobFacts) -> tuple[str, ...]:
         outputs = {bare(c) for c in analysis.output_columns}
         window_keys = [bare(k) for k in analysis.window_partition_by[0] if bare(k) in outputs]
         if window_keys:
-            return tuple(
-                dict.fromkeys([*partition, *_date_output(analysis), *window_keys, *natural_key(analysis)])
-            )
+            return tuple(dict.fromkeys([*partition, *_date_output(analysis), *window_keys, *natural_key(analysis)]))
     if not partition and analysis.kind == "insert_overwrite":
         partition = [bare(p.column) for p in analysis.predicates]
     return tuple(dict.fromkeys([*partition, *natural_key(analysis)]))

@@ -5,9 +5,7 @@ Exit codes: 0 the command ran; 1 a `--fail-on` threshold was crossed; 2 bad usag
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +14,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+
+from generators.config import load_generate_config
+from generators.flink import GENERATED, catalog_for, statuses
+from generators.flink import generate as generate_jobs
+from generators.output import write_atomically, write_outputs
+from generators.schema import load_schema_file
 
 from . import __version__
 from .contract import dumps, summary_of
@@ -51,19 +55,6 @@ class FailOn(StrEnum):
     OPAQUE = "opaque"  # any job the scanner cannot see into
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def thresholds_crossed(analysis: Analysis, fail_on: list[FailOn]) -> list[str]:
     summary = summary_of(analysis)
     checks = {
@@ -82,9 +73,7 @@ def print_summary(analysis: Analysis, out: Console) -> None:
         f"{analysis.extra.get('sql_files', 0)} SQL files"
     )
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row(
-        "DAGs", str(summary["dags"]), "tasks", str(summary["tasks"]), "dependencies", str(summary["edges"])
-    )
+    table.add_row("DAGs", str(summary["dags"]), "tasks", str(summary["tasks"]), "dependencies", str(summary["edges"]))
     status = summary["sql_status"]
     table.add_row("jobs", str(summary["jobs"]), "control tasks", str(summary["control_tasks"]), "", "")
     table.add_row("parsed", str(status["parsed"]), "unparsed", str(status["unparsed"]), "", "")
@@ -112,9 +101,7 @@ def scan_findings(analysis: Analysis) -> list[Finding]:
 
 
 def markdown_summary(analysis: Analysis) -> str:
-    return render_template(
-        "scan_summary.md.j2", summary=summary_of(analysis), findings=scan_findings(analysis)
-    )
+    return render_template("scan_summary.md.j2", summary=summary_of(analysis), findings=scan_findings(analysis))
 
 
 @app.command()
@@ -124,9 +111,7 @@ def scan(
         OutputFormat, typer.Option("--format", help="text summary, analysis.json, or Markdown")
     ] = OutputFormat.TEXT,
     out: Annotated[Path | None, typer.Option("--out", help="write the result to this file")] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")
-    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
     fail_on: Annotated[
         list[FailOn] | None, typer.Option("--fail-on", help="exit 1 when any such finding exists")
     ] = None,
@@ -161,9 +146,7 @@ def scan(
 
 def _scan_with_progress(path: Path, config: Path | None) -> Analysis:
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
-    with Progress(
-        *columns, console=error_console, transient=True, disable=not error_console.is_terminal
-    ) as bar:
+    with Progress(*columns, console=error_console, transient=True, disable=not error_console.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
         def advance(file: str, total: int) -> None:
@@ -180,9 +163,7 @@ def catalog() -> list[tuple[str, str, str]]:
 
 @app.command()
 def rules(
-    code: Annotated[
-        str | None, typer.Argument(help="a rule code, e.g. F101, for its full documentation")
-    ] = None,
+    code: Annotated[str | None, typer.Argument(help="a rule code, e.g. F101, for its full documentation")] = None,
 ) -> None:
     """List every rule (code, name, summary), or document one."""
     if code is None:
@@ -204,6 +185,44 @@ def rules(
         return
     error_console.print(f"kappa rules: unknown rule {code!r}; `kappa rules` lists them")
     raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def generate(
+    path: Annotated[Path, typer.Argument(help="Airflow repository to scan and convert.")],
+    out: Annotated[Path, typer.Option("--out", help="folder for jobs/<dag>/<task>/job.sql and analysis.json")],
+    sink: Annotated[
+        str | None, typer.Option("--sink", help="sink connector: upsert-kafka, jdbc, iceberg, paimon, ...")
+    ] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", help="YAML file of table columns and types")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
+    force: Annotated[bool, typer.Option("--force", help="write into a non-empty output folder")] = False,
+) -> None:
+    """Write one Flink SQL job per job that should stream; say why every other job retires."""
+    if not path.is_dir():
+        error_console.print(f"kappa generate: {path} is not a directory")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        settings = load_generate_config(path.resolve(), config)
+        schema_tables = load_schema_file(schema) if schema is not None else {}
+        analysis = _scan_with_progress(path, config)
+        catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
+        results = generate_jobs(analysis, catalog, settings, sink)
+        files = {r.path: r.sql for r in results if r.path and r.sql}
+        outcomes = {r.job_id: {"status": r.status, "path": r.path, "reason": r.reason} for r in results}
+        files["analysis.json"] = dumps(analysis, outcomes)
+        write_outputs(out, files, force=force)
+    except KappaError as error:
+        error_console.print(f"kappa generate: {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+    counts = statuses(results)
+    console.print(
+        f"[bold]kappa generate[/bold] {len(results)} jobs: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+    for result in results:
+        if result.status != GENERATED:
+            console.print(f"  {result.status:9} {result.job_id}: {result.reason}", markup=False)
+    console.print(f"\nwrote {len(files)} files to {out}")
 
 
 def version_callback(value: bool) -> None:

@@ -133,18 +133,14 @@ def job_to_dict(job: Job, outcome: Mapping[str, Any] | None = None) -> dict[str,
     }
 
 
-def analysis_to_dict(
-    analysis: Analysis, outcomes: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, Any]:
+def analysis_to_dict(analysis: Analysis, outcomes: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The whole document; `outcomes` (job id -> generated status) comes from `kappa generate`."""
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "kappa-migrate", "version": __version__},
         "summary": summary_of(analysis),
         "dags": [dag_to_dict(d) for d in sorted(analysis.dags, key=lambda d: (d.dag_id, d.file))],
-        "jobs": [
-            job_to_dict(j, (outcomes or {}).get(j.id)) for j in sorted(analysis.jobs, key=lambda j: j.id)
-        ],
+        "jobs": [job_to_dict(j, (outcomes or {}).get(j.id)) for j in sorted(analysis.jobs, key=lambda j: j.id)],
         "findings": [f.to_dict() for f in analysis.findings],
     }
     graph = analysis.extra.get("graph")

@@ -45,6 +45,7 @@ from .pyeval import (
     PathStr,
     TaintedStr,
     Unknown,
+    is_placeholder,
     join_text,
     percent_format,
     pure_function,
@@ -290,9 +291,7 @@ def index_classes(file: str, tree: ast.Module) -> dict[str, ClassInfo]:
         for statement in node.body:
             target, value = _class_assignment(statement)
             if target == "template_fields" and isinstance(value, ast.Tuple | ast.List | ast.Set):
-                fields = [
-                    e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
-                ]
+                fields = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
         sql_field = next((f for f in fields if any(word in f.lower() for word in SQL_FIELD_WORDS)), None)
         found[node.name] = ClassInfo(node.name, file, bases, sql_field)
     return found
@@ -336,9 +335,7 @@ def _custom_operator_spec(
     if info is None or name in seen:
         return None
     for base in info.bases:
-        spec = resolve_operator(base, {}, config) or _custom_operator_spec(
-            base, classes, config, seen | {name}
-        )
+        spec = resolve_operator(base, {}, config) or _custom_operator_spec(base, classes, config, seen | {name})
         if spec is None:
             continue
         if info.sql_field and spec.kind is OperatorKind.SQL and info.sql_field not in spec.sql_args:
@@ -429,9 +426,7 @@ class Interpreter:
         except _Return:
             pass
         except (_BudgetExceeded, RecursionError):
-            self.finding(
-                "E008", f"{self.file} exceeded the evaluation budget; later tasks may be missing", tree
-            )
+            self.finding("E008", f"{self.file} exceeded the evaluation budget; later tasks may be missing", tree)
         return scope
 
     def exec_block(self, statements: Sequence[ast.stmt], scope: Scope) -> None:
@@ -668,10 +663,7 @@ class Interpreter:
         return Unknown("subscript")
 
     def eval_slice(self, node: ast.Slice, scope: Scope) -> Any:
-        parts = [
-            self.eval(part, scope) if part is not None else None
-            for part in (node.lower, node.upper, node.step)
-        ]
+        parts = [self.eval(part, scope) if part is not None else None for part in (node.lower, node.upper, node.step)]
         if all(p is None or isinstance(p, int) for p in parts):
             return slice(*parts)
         return Unknown("slice")
@@ -687,8 +679,8 @@ class Interpreter:
             self.depend(upstream, downstream, node)
             return right
         if operator is ast.Add:
-            if (isinstance(left, str) and isinstance(right, str | Unknown)) or (
-                isinstance(right, str) and isinstance(left, Unknown)
+            if (isinstance(left, str) and (isinstance(right, str) or is_placeholder(right))) or (
+                isinstance(right, str) and is_placeholder(left)
             ):
                 return join_text([left, right])
             if isinstance(left, list) and isinstance(right, list):
@@ -834,9 +826,7 @@ class Interpreter:
             return self.call_function(callee, args, kwargs, node)
         if isinstance(callee, DecoratorFactory) and args and isinstance(args[0], FunctionRef):
             function = args[0]
-            return FunctionRef(
-                function.node, function.scope, callee.kind, callee.flavour, dict(callee.options)
-            )
+            return FunctionRef(function.node, function.scope, callee.kind, callee.flavour, dict(callee.options))
         if isinstance(callee, OperatorClass):
             return self.create_task(callee, kwargs, nodes, node, scope)
         if isinstance(callee, PartialOperator | PartialTask):
@@ -901,9 +891,7 @@ class Interpreter:
             self.record_sql(args[0] if args else kwargs.get("sql"), node, None, None, f"cursor.{name}")
         return Unknown(f".{name}()")
 
-    def call_function(
-        self, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call
-    ) -> Any:
+    def call_function(self, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
         handler = FUNCTION_KINDS[function.kind]
         return handler(self, function, args, kwargs, node)
 
@@ -980,9 +968,7 @@ class Interpreter:
         if dag is None:
             return Unknown("task group outside a DAG")
         if not isinstance(group_id, str) or isinstance(group_id, TaintedStr):
-            self.finding(
-                "E021", "TaskGroup id is not a constant; its tasks are listed without the prefix", node
-            )
+            self.finding("E021", "TaskGroup id is not a constant; its tasks are listed without the prefix", node)
             group_id = f"unresolved_group_L{getattr(node, 'lineno', 0)}"
         parent_ref = kwargs.get("parent_group")
         parent = parent_ref.group_id if isinstance(parent_ref, GroupRef) else self.current_group
@@ -1029,9 +1015,7 @@ class Interpreter:
         task_id = kwargs.get("task_id")
         unresolved = not isinstance(task_id, str) or isinstance(task_id, TaintedStr | JinjaExpr)
         if unresolved:
-            self.finding(
-                "E021", f"task_id of {operator.name} is not a constant the scanner can resolve", node
-            )
+            self.finding("E021", f"task_id of {operator.name} is not a constant the scanner can resolve", node)
             task_id = f"unresolved_task_L{getattr(node, 'lineno', 0)}"
         group = group_ref.group_id if isinstance(group_ref, GroupRef) else self.current_group
         group_draft = dag.groups.get(group) if group else None
@@ -1095,9 +1079,7 @@ class Interpreter:
             dialect = self.config.connections.get(conn_id)
         return HookRef(name, dialect, conn_id)
 
-    def record_sql(
-        self, value: Any, node: ast.AST, dialect: str | None, conn_id: str | None, via: str
-    ) -> None:
+    def record_sql(self, value: Any, node: ast.AST, dialect: str | None, conn_id: str | None, via: str) -> None:
         if self.hook_calls is not None:
             self.hook_calls.append(HookSqlCall(value, getattr(node, "lineno", 1), dialect, conn_id, via))
 
@@ -1123,18 +1105,14 @@ class Interpreter:
                 if isinstance(templates, dict):
                     kwargs.setdefault("templates_dict", templates)
             args = [Unknown("upstream result") if isinstance(a, TaskRef) else a for a in args]
-            kwargs = {
-                k: Unknown("upstream result") if isinstance(v, TaskRef) else v for k, v in kwargs.items()
-            }
+            kwargs = {k: Unknown("upstream result") if isinstance(v, TaskRef) else v for k, v in kwargs.items()}
             self.hook_calls = []
             saved_dags, saved_groups = self.dag_stack, self.group_stack
             self.dag_stack, self.group_stack = [], []
             try:
                 entry.returned = self.run_body(function, args, kwargs, context=True)
             except (_BudgetExceeded, RecursionError):
-                self.finding(
-                    "E008", f"callable of task {draft.task_id!r} exceeded the evaluation budget", draft.node
-                )
+                self.finding("E008", f"callable of task {draft.task_id!r} exceeded the evaluation budget", draft.node)
             finally:
                 entry.hook_calls = self.hook_calls
                 self.hook_calls = None
@@ -1194,24 +1172,18 @@ def _decorator_for(ref: ModuleRef, options: Mapping[str, Any]) -> DecoratorFacto
 Builder = Callable[[Interpreter, list[Any], dict[str, Any], dict[str, ast.AST], ast.Call], Any]
 
 
-def _build_dag(
-    interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
-) -> Any:
+def _build_dag(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
     if args and "dag_id" not in kwargs:
         kwargs = {"dag_id": args[0], **kwargs}
     return interpreter.create_dag(kwargs, node)
 
 
-def _build_group(
-    interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
-) -> Any:
+def _build_group(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
     group_id = args[0] if args else kwargs.get("group_id")
     return interpreter.create_group(group_id, kwargs, node)
 
 
-def _build_chain(
-    interpreter: Interpreter, args: list[Any], _kwargs: dict[str, Any], _: Any, node: ast.Call
-) -> Any:
+def _build_chain(interpreter: Interpreter, args: list[Any], _kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
     for upstream, downstream in itertools.pairwise(args):
         pairwise = isinstance(upstream, list | tuple) and isinstance(downstream, list | tuple)
         if pairwise and len(upstream) == len(downstream):
@@ -1222,17 +1194,13 @@ def _build_chain(
     return None
 
 
-def _build_chain_linear(
-    interpreter: Interpreter, args: list[Any], _k: dict[str, Any], _: Any, node: ast.Call
-) -> Any:
+def _build_chain_linear(interpreter: Interpreter, args: list[Any], _k: dict[str, Any], _: Any, node: ast.Call) -> Any:
     for upstream, downstream in itertools.pairwise(args):
         interpreter.depend(upstream, downstream, node)
     return None
 
 
-def _build_cross(
-    interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
-) -> Any:
+def _build_cross(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
     upstream = args[0] if args else kwargs.get("from_tasks")
     downstream = args[1] if len(args) > 1 else kwargs.get("to_tasks")
     interpreter.depend(upstream, downstream, node)
@@ -1240,9 +1208,7 @@ def _build_cross(
 
 
 def _build_decorator(kind: str) -> Builder:
-    def build(
-        interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call
-    ) -> Any:
+    def build(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
         if args and isinstance(args[0], FunctionRef):  # used bare: @dag applied by a call
             function = args[0]
             return FunctionRef(function.node, function.scope, kind, "task", {})
@@ -1273,9 +1239,7 @@ def _call_plain(
     return interpreter.run_body(function, args, kwargs, context=interpreter.hook_calls is not None)
 
 
-def _call_dag(
-    interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], _: Any
-) -> Any:
+def _call_dag(interpreter: Interpreter, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], _: Any) -> Any:
     options = dict(function.options)
     options.setdefault("dag_id", function.node.name)
     ref = interpreter.create_dag(options, function.node)
@@ -1345,9 +1309,7 @@ FUNCTION_KINDS: dict[str, FunctionKind] = {
 
 # -- methods on values ------------------------------------------------------------------------
 
-Method = Callable[
-    [Interpreter, Any, str, list[Any], dict[str, Any], dict[str, ast.AST], ast.Call, Scope], Any
-]
+Method = Callable[[Interpreter, Any, str, list[Any], dict[str, Any], dict[str, ast.AST], ast.Call, Scope], Any]
 
 
 def _m_set_stream(
@@ -1371,9 +1333,7 @@ def _m_set_stream(
 def _m_override(
     interpreter: Interpreter, receiver: FunctionRef, _n: str, _a: list[Any], kwargs: dict[str, Any], *_: Any
 ) -> Any:
-    return FunctionRef(
-        receiver.node, receiver.scope, receiver.kind, receiver.flavour, {**receiver.options, **kwargs}
-    )
+    return FunctionRef(receiver.node, receiver.scope, receiver.kind, receiver.flavour, {**receiver.options, **kwargs})
 
 
 def _m_function_partial(
@@ -1443,9 +1403,7 @@ def _m_operator_expand(
     return interpreter.create_task(receiver.operator, merged, merged_nodes, node, scope, mapped=True)
 
 
-def _m_str(
-    interpreter: Interpreter, receiver: str, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any
-) -> Any:
+def _m_str(interpreter: Interpreter, receiver: str, name: str, args: list[Any], kwargs: dict[str, Any], *_: Any) -> Any:
     if isinstance(receiver, JinjaExpr):
         literal = ", ".join(repr(a) for a in args if isinstance(a, str | int | float))
         return JinjaExpr.of(f"{receiver.expression}.{name}({literal})")
@@ -1484,9 +1442,7 @@ def _m_file_text(
 ) -> Any:
     result = string_method(receiver.text, name, args, kwargs)
     return (
-        FileText(result, receiver.path)
-        if isinstance(result, str) and name in {"strip", "rstrip", "lstrip"}
-        else result
+        FileText(result, receiver.path) if isinstance(result, str) and name in {"strip", "rstrip", "lstrip"} else result
     )
 
 
@@ -1551,9 +1507,7 @@ def _m_hook(
             query = configuration.get("query") if isinstance(configuration, dict) else None
             statement = query.get("query") if isinstance(query, dict) else statement
         if statement is not None:
-            interpreter.record_sql(
-                statement, node, receiver.dialect, receiver.conn_id, f"{receiver.name}.{name}"
-            )
+            interpreter.record_sql(statement, node, receiver.dialect, receiver.conn_id, f"{receiver.name}.{name}")
         return Unknown("query result")
     return receiver  # get_conn(), cursor(), connect(), builder chains: still the same database
 
@@ -1710,9 +1664,7 @@ def date_of(value: Any) -> str | None:
 
 def edges_of(draft: DagDraft) -> tuple[tuple[str, str], ...]:
     """Task-level edges; a TaskGroup as upstream means its leaves, as downstream its roots."""
-    task_edges = {
-        (a.task_id, b.task_id) for a, b in draft.edges if isinstance(a, TaskRef) and isinstance(b, TaskRef)
-    }
+    task_edges = {(a.task_id, b.task_id) for a, b in draft.edges if isinstance(a, TaskRef) and isinstance(b, TaskRef)}
     group_edges = [(a, b) for a, b in draft.edges if isinstance(a, GroupRef) or isinstance(b, GroupRef)]
     for _ in range(2):  # a second pass sees edges that the first pass added inside nested groups
         for upstream, downstream in group_edges:
@@ -1732,9 +1684,7 @@ def _group_members(draft: DagDraft, group_id: str) -> list[str]:
     return members
 
 
-def _group_ends(
-    draft: DagDraft, ref: TaskRef | GroupRef, edges: set[tuple[str, str]], *, leaves: bool
-) -> list[str]:
+def _group_ends(draft: DagDraft, ref: TaskRef | GroupRef, edges: set[tuple[str, str]], *, leaves: bool) -> list[str]:
     if isinstance(ref, TaskRef):
         return [ref.task_id]
     members = set(_group_members(draft, ref.group_id))
@@ -1791,9 +1741,7 @@ def parse_dag_file(
         description = draft.kwargs.get("description")
         user_macros = draft.kwargs.get("user_defined_macros")
         macros[dag_id] = (
-            {k: v for k, v in user_macros.items() if isinstance(k, str)}
-            if isinstance(user_macros, dict)
-            else {}
+            {k: v for k, v in user_macros.items() if isinstance(k, str)} if isinstance(user_macros, dict) else {}
         )
         dags.append(
             Dag(
@@ -1801,9 +1749,7 @@ def parse_dag_file(
                 file=file,
                 line=getattr(draft.node, "lineno", 1),
                 schedule=schedule,
-                catchup=draft.kwargs.get("catchup")
-                if isinstance(draft.kwargs.get("catchup"), bool)
-                else None,
+                catchup=draft.kwargs.get("catchup") if isinstance(draft.kwargs.get("catchup"), bool) else None,
                 start_date=date_of(draft.kwargs.get("start_date", default_args.get("start_date"))),
                 end_date=date_of(draft.kwargs.get("end_date", default_args.get("end_date"))),
                 default_args=plain(default_args),

@@ -60,8 +60,7 @@ def maintenance_only(facts: JobFacts) -> bool:
     """Every statement that does something is proven maintenance by an optimize rule."""
     working = [pair for pair in facts.statements if pair[1].kind not in NEUTRAL_KINDS]
     return bool(working) and all(
-        any(True for rule in OPTIMIZE_RULES for _ in rule.check(replace(facts, statements=(pair,))))
-        for pair in working
+        any(True for rule in OPTIMIZE_RULES for _ in rule.check(replace(facts, statements=(pair,)))) for pair in working
     )
 
 
@@ -75,9 +74,7 @@ def detect(facts: JobFacts) -> Detection:
     if Pattern.OPTIMIZE in fired and maintenance_only(facts):
         pattern = Pattern.OPTIMIZE
     else:
-        pattern = next(
-            (p for p in PRECEDENCE if p in fired), Pattern.TRANSFORM if facts.statements else Pattern.NONE
-        )
+        pattern = next((p for p in PRECEDENCE if p in fired), Pattern.TRANSFORM if facts.statements else Pattern.NONE)
     if pattern is Pattern.NONE:
         return Detection(pattern, findings, 0.0)
     hints = name_hints(facts)

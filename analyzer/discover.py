@@ -59,9 +59,7 @@ def inside_root(path: Path, root: Path) -> bool:
     return True
 
 
-def read_bytes(
-    path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES
-) -> tuple[bytes | None, Finding | None]:
+def read_bytes(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes | None, Finding | None]:
     """Read a file under `root`, reporting loops, escapes, size and I/O errors as findings."""
     rel = relative(path, root)
     try:
@@ -116,9 +114,7 @@ def _walk(root: Path) -> tuple[list[Path], list[Finding]]:
     def on_error(error: OSError) -> None:
         where = Path(error.filename) if error.filename else root
         findings.append(
-            scan_error(
-                "E003", f"cannot list {relative(where, root)}: {error.strerror}", relative(where, root)
-            )
+            scan_error("E003", f"cannot list {relative(where, root)}: {error.strerror}", relative(where, root))
         )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
@@ -131,9 +127,7 @@ def _walk(root: Path) -> tuple[list[Path], list[Finding]]:
         identity = (stat.st_dev, stat.st_ino)
         if identity in seen_dirs:
             findings.append(
-                scan_error(
-                    "E006", f"symbolic link loop at {relative(current, root)}", relative(current, root)
-                )
+                scan_error("E006", f"symbolic link loop at {relative(current, root)}", relative(current, root))
             )
             dirnames[:] = []
             continue
@@ -146,11 +140,7 @@ def _walk(root: Path) -> tuple[list[Path], list[Finding]]:
             if child.is_symlink() and not inside_root(child, root):
                 rel = relative(child, root)
                 code = "E006" if _is_broken_or_loop(child) else "E007"
-                message = (
-                    f"symbolic link loop at {rel}"
-                    if code == "E006"
-                    else f"{rel} links outside the scanned root"
-                )
+                message = f"symbolic link loop at {rel}" if code == "E006" else f"{rel} links outside the scanned root"
                 findings.append(scan_error(code, message, rel))
                 continue
             kept.append(name)
@@ -184,11 +174,7 @@ def discover(root: Path) -> Inventory:
         rel = relative(path, root)
         if path.is_symlink() and not inside_root(path, root):
             code = "E006" if _is_broken_or_loop(path) else "E007"
-            message = (
-                f"symbolic link {rel} is broken or loops"
-                if code == "E006"
-                else f"{rel} links outside the root"
-            )
+            message = f"symbolic link {rel} is broken or loops" if code == "E006" else f"{rel} links outside the root"
             findings.append(scan_error(code, message, rel))
             continue
         if suffix in SQL_SUFFIXES:

@@ -113,9 +113,7 @@ class LineageGraph:
 
     def to_dict(self) -> dict[str, Any]:
         """The `graph` section of analysis.json: sorted, so the file stays deterministic."""
-        nodes = [
-            {"id": node, **dict(sorted(data.items()))} for node, data in sorted(self.graph.nodes(data=True))
-        ]
+        nodes = [{"id": node, **dict(sorted(data.items()))} for node, data in sorted(self.graph.nodes(data=True))]
         edges = [
             {"source": source, "target": target, "kind": data["kind"]}
             for source, target, data in sorted(self.graph.edges(data=True), key=lambda e: (e[0], e[1]))
@@ -140,9 +138,7 @@ def build_lineage(
     by_dag_task: dict[tuple[str, str], str] = {}
     for job in jobs:
         node = task_node(job.id)
-        graph.add_node(
-            node, kind="task", job=job.id, dag_id=job.dag_id, **(annotations or {}).get(job.id, {})
-        )
+        graph.add_node(node, kind="task", job=job.id, dag_id=job.dag_id, **(annotations or {}).get(job.id, {}))
         by_dag_task[(job.dag_id, job.task_id)] = node
         for table in job.reads:
             graph.add_node(table_node(table), kind="table", table=table)
@@ -157,9 +153,7 @@ def build_lineage(
     for dag in dags:
         reachable = _job_reachability(dag, by_dag_task)
         for upstream, downstream in reachable:
-            graph.add_edge(
-                by_dag_task[(dag.dag_id, upstream)], by_dag_task[(dag.dag_id, downstream)], kind=DEPENDS
-            )
+            graph.add_edge(by_dag_task[(dag.dag_id, upstream)], by_dag_task[(dag.dag_id, downstream)], kind=DEPENDS)
     return LineageGraph(graph)
 
 

@@ -102,13 +102,9 @@ def load_module(file: str, cache: FileCache) -> ModuleSource:
 def mentions_dag(tree: ast.Module) -> bool:
     """Airflow's own safe-mode test, on names instead of bytes: the module talks about DAGs."""
     for node in ast.walk(tree):
-        name = (
-            node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
-        )
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
         if isinstance(node, ast.ImportFrom | ast.Import):
-            modules = (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
-            )
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
             if any(m.startswith("airflow") for m in modules):
                 return True
         if name in {"DAG", "dag"}:
@@ -134,9 +130,7 @@ def _macro_stand_in(name: str) -> Callable[..., str]:
     return stand_in
 
 
-def render_and_parse(
-    task: Task, dag: Dag, macros: Mapping[str, Any], root: Path
-) -> tuple[Job, tuple[Finding, ...]]:
+def render_and_parse(task: Task, dag: Dag, macros: Mapping[str, Any], root: Path) -> tuple[Job, tuple[Finding, ...]]:
     """Render each SQL source of a task, decide the dialect if still open, parse the statements."""
     params = {**dag.params, **task.params}
     dag_dir = Path(dag.file).parent.as_posix()
@@ -144,9 +138,7 @@ def render_and_parse(
     findings: list[Finding] = []
     rendered: list[RenderedSql] = []
     for source in task.sql:
-        result = render_sql(
-            source, root=root, search_path=search_path, params=params, user_defined_macros=macros
-        )
+        result = render_sql(source, root=root, search_path=search_path, params=params, user_defined_macros=macros)
         rendered.append(result)
         findings.extend(result.findings)
     dialect, dialect_source, confidence = task.dialect, task.dialect_source, task.dialect_confidence
@@ -364,11 +356,7 @@ def analyze(analysis: Analysis) -> Analysis:
         )
     lineage = build_lineage(jobs, analysis.dags)
     upserted = frozenset(
-        table
-        for pairs in analysed.values()
-        for _, a in pairs
-        if a.kind in {"merge", "update"}
-        for table in a.writes
+        table for pairs in analysed.values() for _, a in pairs if a.kind in {"merge", "update"} for table in a.writes
     )
     dags = {dag.dag_id: dag for dag in analysis.dags}
     schemas = analysis.extra.get("schemas") or {}
@@ -395,8 +383,6 @@ def analyze(analysis: Analysis) -> Analysis:
             )
         )
     finished = inherit_keys(finished, lineage)
-    annotations = {
-        j.id: {"pattern": j.pattern.value, "classification": j.classification.value} for j in finished
-    }
+    annotations = {j.id: {"pattern": j.pattern.value, "classification": j.classification.value} for j in finished}
     graph = build_lineage(finished, analysis.dags, annotations)
     return replace(analysis, jobs=tuple(finished), extra={**analysis.extra, "graph": graph.to_dict()})

@@ -118,6 +118,11 @@ def is_known(value: Any) -> bool:
     return not isinstance(value, Unknown)
 
 
+def is_placeholder(value: Any) -> bool:
+    """A value whose text is only a stand-in: unknown, a call not evaluated, an unresolved import."""
+    return isinstance(value, Unknown | TaintedStr | CallValue | ModuleRef)
+
+
 def as_text(value: Any) -> str:
     """Format a value into a string the way Python's str() would, unknowns as placeholders."""
     if isinstance(value, Unknown):
@@ -130,13 +135,15 @@ def as_text(value: Any) -> str:
         return value.uri
     if isinstance(value, CallValue):
         return Unknown(value.name.rsplit(".", 1)[-1]).placeholder()
+    if isinstance(value, ModuleRef):  # an imported name the scanner could not resolve
+        return Unknown(value.last).placeholder()
     return str(value)
 
 
 def join_text(parts: Sequence[Any]) -> str:
     """Concatenate parts; the result is tainted when any part is unknown or tainted."""
     text = "".join(as_text(part) for part in parts)
-    tainted = any(isinstance(p, Unknown | TaintedStr | CallValue) for p in parts)
+    tainted = any(is_placeholder(p) for p in parts)
     return TaintedStr(text) if tainted else text
 
 
@@ -207,11 +214,7 @@ def _relative_now(name: str) -> PureFunction:
 
 def _dedent(args: list[Any], _: dict[str, Any]) -> Any:
     if args and isinstance(args[0], str):
-        return (
-            type(args[0])(textwrap.dedent(args[0]))
-            if isinstance(args[0], TaintedStr)
-            else textwrap.dedent(args[0])
-        )
+        return type(args[0])(textwrap.dedent(args[0])) if isinstance(args[0], TaintedStr) else textwrap.dedent(args[0])
     return Unknown("dedent")
 
 
@@ -237,7 +240,7 @@ def _dataset(args: list[Any], kwargs: dict[str, Any]) -> Any:
 
 
 def _builtin_str(args: list[Any], _: dict[str, Any]) -> Any:
-    return as_text(args[0]) if args else ""
+    return join_text([args[0]]) if args else ""  # str(unknown) is still unknown: tainted
 
 
 def _builtin_len(args: list[Any], _: dict[str, Any]) -> Any:
@@ -280,9 +283,7 @@ def _dict(args: list[Any], kwargs: dict[str, Any]) -> Any:
     if args:
         if isinstance(args[0], dict):
             base.update(args[0])
-        elif isinstance(args[0], list | tuple) and all(
-            isinstance(p, list | tuple) and len(p) == 2 for p in args[0]
-        ):
+        elif isinstance(args[0], list | tuple) and all(isinstance(p, list | tuple) and len(p) == 2 for p in args[0]):
             base.update({p[0]: p[1] for p in args[0]})
         else:
             return Unknown("dict")
@@ -292,9 +293,7 @@ def _dict(args: list[Any], kwargs: dict[str, Any]) -> Any:
 
 def _sorted(args: list[Any], _: dict[str, Any]) -> Any:
     try:
-        return (
-            sorted(args[0]) if args and isinstance(args[0], list | tuple | dict | str) else Unknown("sorted")
-        )
+        return sorted(args[0]) if args and isinstance(args[0], list | tuple | dict | str) else Unknown("sorted")
     except TypeError:
         return Unknown("sorted")
 
@@ -396,7 +395,7 @@ def string_method(receiver: str, method: str, args: list[Any], kwargs: dict[str,
     if method == "format":
         texts = [as_text(a) for a in args]
         named = {k: as_text(v) for k, v in kwargs.items()}
-        tainted = tainted or any(isinstance(v, Unknown | TaintedStr) for v in [*args, *kwargs.values()])
+        tainted = tainted or any(is_placeholder(v) for v in [*args, *kwargs.values()])
         try:
             result: Any = str(receiver).format(*texts, **named)
         except (IndexError, KeyError, ValueError) as error:
@@ -406,7 +405,7 @@ def string_method(receiver: str, method: str, args: list[Any], kwargs: dict[str,
             return Unknown("join")
         return join_text(_interleave(list(args[0]), receiver))
     else:
-        plain = [as_text(a) if isinstance(a, str | Unknown) else a for a in args]
+        plain = [as_text(a) if isinstance(a, str) or is_placeholder(a) else a for a in args]
         try:
             result = getattr(str(receiver), method)(*plain)
         except (TypeError, ValueError):
@@ -428,12 +427,12 @@ def _interleave(items: list[Any], separator: str) -> list[Any]:
 def percent_format(template: str, values: Any) -> Any:
     """`"... %s ..." % value` with unknowns as placeholders."""
     items = values if isinstance(values, tuple) else (values,)
-    tainted = isinstance(template, TaintedStr) or any(isinstance(v, Unknown | TaintedStr) for v in items)
+    tainted = isinstance(template, TaintedStr) or any(is_placeholder(v) for v in items)
     try:
         if isinstance(values, dict):
             result = str(template) % {k: as_text(v) for k, v in values.items()}
         else:
-            result = str(template) % tuple(as_text(v) if isinstance(v, Unknown) else v for v in items)
+            result = str(template) % tuple(as_text(v) if is_placeholder(v) else v for v in items)
     except (TypeError, ValueError, KeyError):
         return Unknown("% format")
     return TaintedStr(result) if tainted else result

@@ -1064,9 +1064,7 @@ def _macros(moment: datetime) -> _Namespace:
         uuid=_Namespace("macros.uuid", uuid4=lambda: FIXED_UUID, uuid1=lambda: FIXED_UUID),
         random=lambda: FIXED_RANDOM,
         json=_Namespace("macros.json", dumps=json_dumps, loads=json.loads),
-        hive=_Namespace(
-            "macros.hive", max_partition=max_partition, closest_ds_partition=closest_ds_partition
-        ),
+        hive=_Namespace("macros.hive", max_partition=max_partition, closest_ds_partition=closest_ds_partition),
     )
 
 
@@ -1342,9 +1340,7 @@ class _RootLoader(BaseLoader):
                 raise _IncludeRejected("E007", template, message)
             return self._read(template, path), path.relative_to(self._root).as_posix(), None
         searched = ", ".join(f"`{folder}`" for folder in self._search_path) or "(empty)"
-        raise TemplateNotFound(
-            template, f"included template `{template}` not found in search path {searched}"
-        )
+        raise TemplateNotFound(template, f"included template `{template}` not found in search path {searched}")
 
     @staticmethod
     def _read(template: str, path: Path) -> str:
@@ -1393,9 +1389,7 @@ def _check_operation_size(operator: str, left: Any, right: Any) -> None:
                 and isinstance(count, int)
                 and len(sequence) * count > MAX_OUTPUT_CHARS
             ):
-                raise _RenderAborted(
-                    "E012", f"rendered SQL too large: `*` would build over {MAX_OUTPUT_CHARS:,} items"
-                )
+                raise _RenderAborted("E012", f"rendered SQL too large: `*` would build over {MAX_OUTPUT_CHARS:,} items")
     if (
         operator == "**"
         and isinstance(left, int)

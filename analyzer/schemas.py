@@ -88,9 +88,7 @@ DEFAULT_CANDIDATES: tuple[str, ...] = ("hive", "postgres", "snowflake", "trino",
 _DIALECT_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "bigquery",
-        re.compile(
-            r"`[^`\n]*-[^`\n]*`|\b(?:INT64|FLOAT64|BIGNUMERIC|BIGDECIMAL)\b|\)\s*PARTITION\s+BY\b", re.I
-        ),
+        re.compile(r"`[^`\n]*-[^`\n]*`|\b(?:INT64|FLOAT64|BIGNUMERIC|BIGDECIMAL)\b|\)\s*PARTITION\s+BY\b", re.I),
     ),
     ("snowflake", re.compile(r"\bNUMBER\s*\(|\bVARIANT\b|\bTIMESTAMP_(?:NTZ|LTZ|TZ)\b|\bTRANSIENT\b", re.I)),
     ("trino", re.compile(r"\)\s*WITH\s*\(\s*\w+\s*=|\bROW\s*\(\s*\w+\s+\w+", re.I)),
@@ -170,9 +168,7 @@ class _FileResult:
     findings: tuple[Finding, ...]
 
 
-def _read_file(
-    path: str, text: str, dialects: Sequence[str]
-) -> tuple[tuple[TableDef, ...], tuple[Finding, ...]]:
+def _read_file(path: str, text: str, dialects: Sequence[str]) -> tuple[tuple[TableDef, ...], tuple[Finding, ...]]:
     """The first dialect that reads every CREATE TABLE of the file; else the one with fewest errors."""
     best: _FileResult | None = None
     for dialect in dialects:
@@ -264,9 +260,7 @@ def _table_def(statement: Statement, dialect: str) -> TableDef | None:
         partition_columns.extend(partition.reads)
     key = _unique(name for name in primary_key if name in columns)
     # a key column is never NULL, whatever the DDL says
-    final = tuple(
-        ColumnDef(c.name, c.source_type, nullable=False) if c.name in key else c for c in columns.values()
-    )
+    final = tuple(ColumnDef(c.name, c.source_type, nullable=False) if c.name in key else c for c in columns.values())
     return TableDef(
         table=table,
         dialect=dialect,

@@ -636,9 +636,7 @@ def _alter_command(command: _CommandText) -> _CommandInfo:
     """ALTER forms sqlglot does not model: Hive CONCATENATE, Trino EXECUTE, Snowflake RECLUSTER."""
     table, offset, after = _table_after(command, 0, frozenset({"TABLE"}))
     tokens = command.tokens
-    action_at = next(
-        (i for i in range(after, len(tokens)) if tokens[i].text.upper() in _ALTER_ACTION_KINDS), None
-    )
+    action_at = next((i for i in range(after, len(tokens)) if tokens[i].text.upper() in _ALTER_ACTION_KINDS), None)
     if action_at is None:
         return _CommandInfo(kind="alter", command="ALTER", table=table, table_offset=offset)
     action = tokens[action_at].text.upper()
@@ -710,9 +708,7 @@ def _call_command(command: _CommandText) -> _CommandInfo:
     procedure = _function_name(function).rsplit(".", 1)[-1]
     arguments = list(function.iter_expressions())
     keywords = {
-        argument.this.name.lower(): argument.expression
-        for argument in arguments
-        if isinstance(argument, exp.Kwarg)
+        argument.this.name.lower(): argument.expression for argument in arguments if isinstance(argument, exp.Kwarg)
     }
     table = _procedure_table(procedure, arguments, keywords, command.dialect)
     where = keywords.get("where")
@@ -790,9 +786,7 @@ _NOT_A_NAME = frozenset(
 )
 
 
-def _table_after(
-    command: _CommandText, start: int, skip_words: frozenset[str]
-) -> tuple[str | None, int | None, int]:
+def _table_after(command: _CommandText, start: int, skip_words: frozenset[str]) -> tuple[str | None, int | None, int]:
     """Read `[options] name(.name)*` from token `start`: (table, its offset, next token index).
 
     Option words and parenthesized option lists (`VACUUM (VERBOSE) t`) are skipped.
@@ -955,14 +949,11 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
         joins=_joins(resolved, context),
         window_functions=_sorted_names(_function_name(w.this) for w in _windows(expression)),
         window_partition_by=_unique(
-            tuple(_expression_name(e, context) for e in w.args.get("partition_by") or ())
-            for w in _windows(expression)
+            tuple(_expression_name(e, context) for e in w.args.get("partition_by") or ()) for w in _windows(expression)
         ),
         dedup=dedup,
         qualify=expression.find(exp.Qualify) is not None,
-        set_operations=_sorted_names(
-            _set_operation_name(node) for node in expression.find_all(exp.SetOperation)
-        ),
+        set_operations=_sorted_names(_set_operation_name(node) for node in expression.find_all(exp.SetOperation)),
         order_by=any(q.args.get("order") for q in expression.find_all(exp.Query)),
         limit=any(q.args.get("limit") or q.args.get("fetch") for q in expression.find_all(exp.Query)),
         unnest=expression.find(exp.Unnest, exp.Explode) is not None,
@@ -982,9 +973,7 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
     return _with_spans(analysis, spans)
 
 
-def _analyze_command(
-    info: _CommandInfo, sql: str, dialect: str, markers: Mapping[str, str]
-) -> StatementAnalysis:
+def _analyze_command(info: _CommandInfo, sql: str, dialect: str, markers: Mapping[str, str]) -> StatementAnalysis:
     context = _Context(sql, dialect, markers, frozenset())
     predicates: tuple[PartitionPredicate, ...] = ()
     if info.condition is not None:
@@ -1229,9 +1218,7 @@ def _partition_pairs(items: Iterable[exp.Expr]) -> tuple[tuple[str, str | None],
     for item in items:
         if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column):
             value = item.expression
-            pairs.append(
-                (item.this.name.lower(), value.name if isinstance(value, exp.Literal) else value.sql())
-            )
+            pairs.append((item.this.name.lower(), value.name if isinstance(value, exp.Literal) else value.sql()))
         elif isinstance(item, exp.Column):
             pairs.append((item.name.lower(), None))  # dynamic partition column
     return tuple(pairs)
@@ -1250,9 +1237,7 @@ _MIRRORED_OPS = {"=": "=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
 _NOW_FUNCTIONS = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentDatetime)
 
 
-def _predicates(
-    expression: exp.Expr, context: _Context
-) -> tuple[tuple[PartitionPredicate, ...], exp.Expr | None]:
+def _predicates(expression: exp.Expr, context: _Context) -> tuple[tuple[PartitionPredicate, ...], exp.Expr | None]:
     roots: list[exp.Expr] = []
     for node in expression.dfs():
         if isinstance(node, exp.Where):
@@ -1445,9 +1430,7 @@ def _insert_columns(expression: exp.Expr) -> tuple[str, ...]:
     if not isinstance(target, exp.Schema):
         return ()
     return tuple(
-        column.name.lower()
-        for column in target.expressions
-        if isinstance(column, exp.Identifier | exp.Column)
+        column.name.lower() for column in target.expressions if isinstance(column, exp.Identifier | exp.Column)
     )
 
 
@@ -1594,9 +1577,7 @@ def _upsert(expression: exp.Expr) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not isinstance(conflict, exp.OnConflict):
         return (), ()
     keys = _unique(
-        column.name.lower()
-        for key in conflict.args.get("conflict_keys") or ()
-        for column in key.find_all(exp.Column)
+        column.name.lower() for key in conflict.args.get("conflict_keys") or () for column in key.find_all(exp.Column)
     )
     action = str(conflict.args.get("action") or "").upper()
     updates = bool(conflict.args.get("duplicate")) or "UPDATE" in action
@@ -1605,17 +1586,13 @@ def _upsert(expression: exp.Expr) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _merge_keys(merge: exp.Merge) -> tuple[str, ...]:
     target = merge.this
-    target_names = (
-        {target.alias_or_name.lower(), target.name.lower()} if isinstance(target, exp.Table) else set()
-    )
+    target_names = {target.alias_or_name.lower(), target.name.lower()} if isinstance(target, exp.Table) else set()
     keys: list[str] = []
     for condition in _conjuncts(merge.args.get("on")):
         if not (isinstance(condition, exp.EQ) and _both_columns(condition)):
             continue
         left, right = condition.this, condition.expression
-        target_side = (
-            right if right.table.lower() in target_names and left.table.lower() not in target_names else left
-        )
+        target_side = right if right.table.lower() in target_names and left.table.lower() not in target_names else left
         keys.append(target_side.name.lower())
     return _unique(keys)
 
@@ -1639,9 +1616,7 @@ def _merge_actions(merge: exp.Merge) -> tuple[str, ...]:
 
 # SELECT clauses that leave the rows read as they are: sorting and distributing only change the
 # layout of the files written (Hive DISTRIBUTE BY / SORT BY is how a compaction is written)
-_LAYOUT_CLAUSES = frozenset(
-    {"expressions", "from_", "where", "order", "sort", "cluster", "distribute", "hint"}
-)
+_LAYOUT_CLAUSES = frozenset({"expressions", "from_", "where", "order", "sort", "cluster", "distribute", "hint"})
 # The parts of a table reference that name it (not TABLESAMPLE, VERSION AS OF, PARTITION (p1), ...)
 _NAMING_PARTS = frozenset({"this", "db", "catalog", "alias"})
 
@@ -1663,12 +1638,7 @@ def _copies_target(
     statement replaces, so nothing else is lost: the partitions a PARTITION clause overwrites
     (a static `dt='x'` must be read as `dt = 'x'`), or exactly the REPLACE WHERE condition.
     """
-    if (
-        target is None
-        or reads != (target,)
-        or not _overwrites(expression)
-        or not isinstance(query, exp.Select)
-    ):
+    if target is None or reads != (target,) or not _overwrites(expression) or not isinstance(query, exp.Select):
         return False
     star = bool(query.expressions) and all(projection.is_star for projection in query.expressions)
     allowed = _LAYOUT_CLAUSES | {"distinct"} if star else _LAYOUT_CLAUSES
@@ -1980,9 +1950,7 @@ def _spans(
     aggregate = next(_aggregates(expression), None)
     window = next(_windows(expression), None)
     grouped = next((s.args["group"] for s in expression.find_all(exp.Select) if s.args.get("group")), None)
-    sorted_query = next(
-        (q.args["order"] for q in expression.find_all(exp.Query) if q.args.get("order")), None
-    )
+    sorted_query = next((q.args["order"] for q in expression.find_all(exp.Query) if q.args.get("order")), None)
     targets = _targets(expression)
     candidates: dict[str, exp.Expr | None] = {
         "target": targets[0] if targets else None,

@@ -98,11 +98,7 @@ def _value_position(node: ast.AST | None, scope: Scope, path: tuple[str, ...] = 
         break
     line = getattr(node, "lineno", 1) or 1
     prefix = 2 if isinstance(node, ast.JoinedStr) else 1
-    col = (
-        (getattr(node, "col_offset", 0) or 0) + 1 + prefix
-        if isinstance(node, ast.Constant | ast.JoinedStr)
-        else 1
-    )
+    col = (getattr(node, "col_offset", 0) or 0) + 1 + prefix if isinstance(node, ast.Constant | ast.JoinedStr) else 1
     return line, col
 
 
@@ -171,9 +167,7 @@ def _file_source(
     resolved = resolve_template_file(reference, context.dag, context.root)
     line = getattr(node, "lineno", task.line) or task.line
     if resolved is None:
-        message = (
-            f"task {task.task_id!r} refers to {reference!r}, not in template_searchpath or the DAG folder"
-        )
+        message = f"task {task.task_id!r} refers to {reference!r}, not in template_searchpath or the DAG folder"
         return [], [scan_error("E011", message, task.file, line)], f"SQL file {reference!r} not found"
     text = context.read_text(resolved)
     if text is None:
@@ -201,14 +195,10 @@ def _extract_sql_argument(spec: OperatorSpec, context: ExtractContext) -> Extrac
         if rest and node is not None:
             line = _value_line(node, draft.scope, tuple(rest))
             node = ast.Constant(value=None, lineno=line, col_offset=0)
-        sources, findings, reason = sources_from_value(
-            value, node, context, spec.template_ext, path, SqlOrigin.INLINE
-        )
+        sources, findings, reason = sources_from_value(value, node, context, spec.template_ext, path, SqlOrigin.INLINE)
         if not sources and not findings:
             findings = [
-                scan_error(
-                    "E031", f"task {context.task.task_id!r}: {reason}", context.task.file, context.task.line
-                )
+                scan_error("E031", f"task {context.task.task_id!r}: {reason}", context.task.file, context.task.line)
             ]
         return Extracted(tuple(sources), reason if not sources else "", findings=tuple(findings))
     wanted = " or ".join(f"`{p}`" for p in spec.sql_args)
@@ -228,15 +218,11 @@ def _extract_bash(spec: OperatorSpec, context: ExtractContext) -> Extracted:
         script = resolve_template_file(text.strip(), context.dag, context.root)
         body = context.read_text(script) if script else None
         if body is None:
-            return Extracted(
-                opaque_reason=f"runs the shell script {text.strip()!r}, not found in the repository"
-            )
+            return Extracted(opaque_reason=f"runs the shell script {text.strip()!r}, not found in the repository")
         text, command_file, base_line = body, script or command_file, 1
     facts = parse_bash(text)
     if facts.error:
-        finding = scan_error(
-            "E031", f"task {context.task.task_id!r}: {facts.error}", context.task.file, base_line
-        )
+        finding = scan_error("E031", f"task {context.task.task_id!r}: {facts.error}", context.task.file, base_line)
         return Extracted(opaque_reason=facts.error, bash_command=text, findings=(finding,))
     sources: list[SqlSource] = []
     findings: list[Finding] = []
@@ -249,14 +235,10 @@ def _extract_bash(spec: OperatorSpec, context: ExtractContext) -> Extracted:
         sources.extend(replace(s, origin=SqlOrigin.BASH) for s in more)
         findings.extend(problems)
     if not sources and not facts.sql:
-        reason = (
-            "runs `airflow dags backfill`" if facts.backfill else "runs a shell command with no SQL client"
-        )
+        reason = "runs `airflow dags backfill`" if facts.backfill else "runs a shell command with no SQL client"
         return Extracted(opaque_reason=reason, bash_command=text, findings=tuple(findings))
     dialect = facts.sql[0].dialect if facts.sql else None
-    return Extracted(
-        tuple(sources), "", "", dialect, "operator" if dialect else "none", text, tuple(findings)
-    )
+    return Extracted(tuple(sources), "", "", dialect, "operator" if dialect else "none", text, tuple(findings))
 
 
 def _extract_callable(spec: OperatorSpec, context: ExtractContext) -> Extracted:
@@ -274,17 +256,13 @@ def _extract_callable(spec: OperatorSpec, context: ExtractContext) -> Extracted:
     conn_ids: list[str] = []
     for call in parsed.hook_calls:
         node = ast.Constant(value=None, lineno=call.line, col_offset=0)
-        more, _, reason = sources_from_value(
-            call.value, node, context, (".sql", ".hql"), call.via, SqlOrigin.CALLABLE
-        )
+        more, _, reason = sources_from_value(call.value, node, context, (".sql", ".hql"), call.via, SqlOrigin.CALLABLE)
         sources.extend(more)
         reasons.extend([f"{call.via}: {reason}"] if reason else [])
         dialect, dialect_source = _hook_dialect(call, dialect, dialect_source)
         conn_ids.extend([call.conn_id] if call.conn_id else [])
     if not parsed.hook_calls:
-        return Extracted(
-            opaque_reason=f"the Python callable {function.node.name}() runs no SQL the scanner can see"
-        )
+        return Extracted(opaque_reason=f"the Python callable {function.node.name}() runs no SQL the scanner can see")
     missing = "; ".join(reasons) if not sources else ""
     return Extracted(tuple(sources), missing, "", dialect, dialect_source)
 

@@ -87,9 +87,7 @@ _DURATION = re.compile(
     r"millisecond|milliseconds|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hour|hours|d|day|days)?$",
     re.I,
 )
-_CDC_FORMATS = frozenset(
-    {"debezium-json", "canal-json", "maxwell-json", "ogg-json", "debezium-avro-confluent"}
-)
+_CDC_FORMATS = frozenset({"debezium-json", "canal-json", "maxwell-json", "ogg-json", "debezium-avro-confluent"})
 _ICEBERG_CATALOG_TYPES = frozenset({"hive", "hadoop", "rest"})
 
 _Check = Callable[[str, Any], str | None]  # (key, value) -> problem or None

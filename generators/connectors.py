@@ -391,9 +391,7 @@ def check_context(connector: Connector, context: ConnectorContext, mode: str = "
     """What stops `connector` from serving `context` as a sink in `mode`, as messages."""
     problems: list[str] = []
     upsert = _MODE_BY_SINK_MODE.get(str(mode).lower()) in {ChangelogMode.UPSERT, ChangelogMode.RETRACT}
-    if not context.primary_key and (
-        connector.needs_primary_key or (upsert and connector.upsert_needs_primary_key)
-    ):
+    if not context.primary_key and (connector.needs_primary_key or (upsert and connector.upsert_needs_primary_key)):
         problems.append(f"{connector.name} sink for {context.table} needs a PRIMARY KEY")
     if connector.name == "iceberg" and context.primary_key:
         outside = [column for column in context.partitioned_by if column not in context.primary_key]

@@ -216,9 +216,7 @@ def _int_param(param: exp.Expr) -> int | None:
 
 
 def _element_types(data_type: exp.DataType, dialect: str) -> list[str | None]:
-    return [
-        _convert(item, dialect) if isinstance(item, exp.DataType) else None for item in data_type.expressions
-    ]
+    return [_convert(item, dialect) if isinstance(item, exp.DataType) else None for item in data_type.expressions]
 
 
 def _array(data_type: exp.DataType, dialect: str) -> str | None:
@@ -320,9 +318,7 @@ def _schema_file_table(name: str, entry: Any, where: str) -> FlinkTable:
         if not isinstance(column, str) or not column.strip():
             raise UsageError(f"{at}.columns: column names must be non-empty strings, got {column!r}")
         if not isinstance(type_text, str) or not _TYPE_TEXT.match(type_text.strip()):
-            raise UsageError(
-                f"{at}.columns.{column}: {type_text!r} is not a Flink type (e.g. BIGINT, STRING)"
-            )
+            raise UsageError(f"{at}.columns.{column}: {type_text!r} is not a Flink type (e.g. BIGINT, STRING)")
         columns.append(FlinkColumn(column.strip(), " ".join(type_text.split())))
     names = [column.name for column in columns]
     return FlinkTable(
@@ -384,8 +380,7 @@ def _lookup(name: str, tables: Mapping[str, _V]) -> _V | None:
 
 def _from_ddl(name: str, table_def: _TableDefLike) -> tuple[FlinkTable, tuple[Finding, ...]]:
     columns = tuple(
-        FlinkColumn(column.name, flink_type(column.source_type, table_def.dialect))
-        for column in table_def.columns
+        FlinkColumn(column.name, flink_type(column.source_type, table_def.dialect)) for column in table_def.columns
     )
     findings = tuple(
         _unknown_type(

@@ -15,9 +15,7 @@ TESTS = PROJECT / "tests"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--update-goldens", action="store_true", help="rewrite golden files from the current output"
-    )
+    parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from the current output")
 
 
 @pytest.fixture(scope="session")

@@ -206,13 +206,9 @@ def test_check_options_names_what_is_missing() -> None:
 
 
 def test_check_context() -> None:
-    assert check_context(CONNECTORS["upsert-kafka"], PLAIN) == [
-        "upsert-kafka sink for shop.orders needs a PRIMARY KEY"
-    ]
+    assert check_context(CONNECTORS["upsert-kafka"], PLAIN) == ["upsert-kafka sink for shop.orders needs a PRIMARY KEY"]
     assert check_context(CONNECTORS["jdbc"], PLAIN, "append") == []
-    assert check_context(CONNECTORS["jdbc"], PLAIN, "upsert") == [
-        "jdbc sink for shop.orders needs a PRIMARY KEY"
-    ]
+    assert check_context(CONNECTORS["jdbc"], PLAIN, "upsert") == ["jdbc sink for shop.orders needs a PRIMARY KEY"]
     outside = dataclasses.replace(KEYED, primary_key=("country",))
     assert check_context(CONNECTORS["iceberg"], outside, "upsert") == [
         "iceberg upsert into lake.daily_sales needs its partition columns in the primary key: dt"
@@ -227,18 +223,12 @@ def test_bundled_connector_options_pass_the_flink_planner(tmp_path: Path) -> Non
     t_env = pyflink_table.TableEnvironment.create(pyflink_table.EnvironmentSettings.in_streaming_mode())
     config = dataclasses.replace(CONFIG, filesystem_path=tmp_path.as_uri())
 
-    def create(
-        name: str, connector: str, key: tuple[str, ...] = (), partitions: tuple[str, ...] = ()
-    ) -> None:
-        options = CONNECTORS[connector].options(
-            ConnectorContext(f"lake.{name}", "d.t", config, key, partitions)
-        )
+    def create(name: str, connector: str, key: tuple[str, ...] = (), partitions: tuple[str, ...] = ()) -> None:
+        options = CONNECTORS[connector].options(ConnectorContext(f"lake.{name}", "d.t", config, key, partitions))
         with_ = ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
         pk = f", PRIMARY KEY ({', '.join(key)}) NOT ENFORCED" if key else ""
         partitioned = f" PARTITIONED BY ({', '.join(partitions)})" if partitions else ""
-        t_env.execute_sql(
-            f"CREATE TABLE {name} (k BIGINT, dt STRING, v STRING{pk}){partitioned} WITH ({with_})"
-        )
+        t_env.execute_sql(f"CREATE TABLE {name} (k BIGINT, dt STRING, v STRING{pk}){partitioned} WITH ({with_})")
 
     create("src", "datagen")
     create("files_in", "filesystem")
@@ -288,9 +278,7 @@ def test_config_override_from_kappa_toml(tmp_path: Path) -> None:
     assert config.watermark_delay == "30 SECOND"
     assert config.source == "kappa.toml"
     assert config.group_id_pattern == "kappa-{job}"  # untouched keys keep their defaults
-    assert (
-        CONNECTORS["kafka"].options(ConnectorContext("raw.events", "j", config))["topic"] == "prod.raw.events"
-    )
+    assert CONNECTORS["kafka"].options(ConnectorContext("raw.events", "j", config))["topic"] == "prod.raw.events"
 
 
 def test_config_from_pyproject_and_explicit_file(tmp_path: Path) -> None:

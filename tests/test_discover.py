@@ -68,9 +68,7 @@ CASES: list[tuple[Callable[[Path], None], str, str, int]] = [
 
 
 @pytest.mark.parametrize(("make", "code", "file", "line"), CASES, ids=[c[0].__name__ for c in CASES])
-def test_bad_input_is_a_finding(
-    make: Callable[[Path], None], code: str, file: str, line: int, tmp_path: Path
-) -> None:
+def test_bad_input_is_a_finding(make: Callable[[Path], None], code: str, file: str, line: int, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     (root / "dags").mkdir(parents=True)
     (root / "dags" / "good.py").write_text(GOOD_DAG)

@@ -84,9 +84,7 @@ def test_plain_text_takes_the_fast_path(tmp_path: Path) -> None:
 
 
 def test_rendering_is_deterministic(tmp_path: Path) -> None:
-    template = (
-        "{{ macros.uuid.uuid4() }} {{ macros.random() }} {{ macros.datetime.utcnow() }} {{ ts }} {{ macros }}"
-    )
+    template = "{{ macros.uuid.uuid4() }} {{ macros.random() }} {{ macros.datetime.utcnow() }} {{ ts }} {{ macros }}"
     first = render_sql(source_of(template), root=tmp_path)
     assert first == render_sql(source_of(template), root=tmp_path)
     assert first.text.split() == [

@@ -47,10 +47,7 @@ def inventory(analysis: Analysis) -> dict[str, Any]:
                 "schedule": dag.schedule,
                 "catchup": dag.catchup,
                 "start_date": dag.start_date,
-                "tasks": {
-                    t.task_id: f"{t.operator} line {t.line}"
-                    for t in sorted(dag.tasks, key=lambda t: t.task_id)
-                },
+                "tasks": {t.task_id: f"{t.operator} line {t.line}" for t in sorted(dag.tasks, key=lambda t: t.task_id)},
                 "edges": [f"{a} >> {b}" for a, b in dag.edges],
             }
             for dag in analysis.dags

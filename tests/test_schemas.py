@@ -63,9 +63,7 @@ def test_samples_have_36_ddl_files() -> None:
     assert len(SAMPLE_DDL) == 36
 
 
-@pytest.mark.parametrize(
-    "path", SAMPLE_DDL, ids=lambda path: path.relative_to(SAMPLES / "schemas").as_posix()
-)
+@pytest.mark.parametrize("path", SAMPLE_DDL, ids=lambda path: path.relative_to(SAMPLES / "schemas").as_posix())
 def test_every_sample_ddl_file_loads(path: Path) -> None:
     relative = path.relative_to(SAMPLES).as_posix()
     defs, findings = discover_schemas([(relative, path.read_text(encoding="utf-8"))], dialect_from_path)
@@ -298,9 +296,7 @@ def test_ddl_wins_over_inferred_columns_and_unknown_types_are_g502() -> None:
 
 def test_inferred_columns_have_unknown_types_one_finding_each() -> None:
     table, findings = resolve_table("lake.new", DDL, SCHEMA_FILE, ["k", "n", "k"], file="dags/x.py", line=7)
-    assert table == FlinkTable(
-        "lake.new", (FlinkColumn("k", None), FlinkColumn("n", None)), (), (), "inferred"
-    )
+    assert table == FlinkTable("lake.new", (FlinkColumn("k", None), FlinkColumn("n", None)), (), (), "inferred")
     assert [f.format() for f in findings] == [
         "dags/x.py:7:1 G502 unknown column type for lake.new.k; declare it in a schema file",
         "dags/x.py:7:1 G502 unknown column type for lake.new.n; declare it in a schema file",

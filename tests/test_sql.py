@@ -173,11 +173,7 @@ def test_analysis_survives_an_unforeseen_tree(monkeypatch: pytest.MonkeyPatch) -
 
 
 def _sqlglot_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name.startswith("sqlglot") and r.levelno >= logging.WARNING
-    ]
+    return [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot") and r.levelno >= logging.WARNING]
 
 
 def test_command_fallback_does_not_warn(caplog: pytest.LogCaptureFixture) -> None:
@@ -191,9 +187,7 @@ def test_command_fallback_does_not_warn(caplog: pytest.LogCaptureFixture) -> Non
     sql_module._analyze_text.cache_clear()
     statements, findings = parse_statements(sql, dialect, file=FILE, line=1)
     analysis = analyze_statement(statements[0])
-    guess = guess_dialect(
-        "OPTIMIZE db.t ZORDER BY (k); CALL cat.system.rewrite_data_files('db.t')", [dialect]
-    )
+    guess = guess_dialect("OPTIMIZE db.t ZORDER BY (k); CALL cat.system.rewrite_data_files('db.t')", [dialect])
     sql_module._analyze_text.cache_clear()
 
     assert (statements[0].kind, analysis.kind, analysis.target, findings) == ("vacuum", "vacuum", "t", ())

@@ -38,9 +38,7 @@ def test_wheel_installs_and_scans_from_another_directory(tmp_path: Path) -> None
     kappa = environment / "bin" / "kappa"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    help_text = subprocess.run(
-        [kappa, "--help"], cwd=elsewhere, check=True, capture_output=True, text=True
-    ).stdout
+    help_text = subprocess.run([kappa, "--help"], cwd=elsewhere, check=True, capture_output=True, text=True).stdout
     assert "scan" in help_text
     located = subprocess.run(
         [python, "-c", "import analyzer, sys; print(analyzer.__file__)"],

@@ -78,9 +78,7 @@ class Rule:
     def documentation(cls) -> str:
         return "\n".join(line.strip() for line in (cls.__doc__ or "").strip().splitlines())
 
-    def at(
-        self, statement: Statement, analysis: StatementAnalysis | None, span: str, message: str
-    ) -> Finding:
+    def at(self, statement: Statement, analysis: StatementAnalysis | None, span: str, message: str) -> Finding:
         """A finding located at a feature of the statement (falls back to the statement start)."""
         line, col = statement.line, 1
         spans = analysis.spans if analysis is not None else {}

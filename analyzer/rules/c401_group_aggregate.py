@@ -24,7 +24,5 @@ class C401GroupAggregate(EvidenceRule):
                 keys = ", ".join(analysis.group_by) or "no keys (global aggregate)"
                 functions = ", ".join(analysis.aggregates) or "aggregates"
                 message = f"{functions} grouped by {keys}: keyed state whose results update"
-                finding = self.at(
-                    statement, analysis, "group_by" if analysis.group_by else "aggregate", message
-                )
+                finding = self.at(statement, analysis, "group_by" if analysis.group_by else "aggregate", message)
                 yield Evidence(finding, Classification.STATEFUL, True)

@@ -23,9 +23,5 @@ class C403LookupJoin(EvidenceRule):
             for join in analysis.joins:
                 if lookup_join(join, facts):
                     keys = ", ".join(f"{a} = {b}" for a, b in join.keys) or "no equality keys"
-                    message = (
-                        f"{join.kind} join to dimension {join.right} on {keys}: a lookup / temporal join"
-                    )
-                    yield Evidence(
-                        self.at(statement, analysis, "join", message), Classification.STATELESS, False
-                    )
+                    message = f"{join.kind} join to dimension {join.right} on {keys}: a lookup / temporal join"
+                    yield Evidence(self.at(statement, analysis, "join", message), Classification.STATELESS, False)

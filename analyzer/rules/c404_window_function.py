@@ -20,11 +20,7 @@ class C404WindowFunction(EvidenceRule):
 
     def evidence(self, facts: JobFacts) -> Iterator[Evidence]:
         for statement, analysis in facts.statements:
-            functions = [
-                f for f in analysis.window_functions if f.upper() not in {"ROW_NUMBER"} or not analysis.dedup
-            ]
+            functions = [f for f in analysis.window_functions if f.upper() not in {"ROW_NUMBER"} or not analysis.dedup]
             if functions:
                 message = f"window functions {', '.join(sorted(set(functions)))}: state per window partition"
-                yield Evidence(
-                    self.at(statement, analysis, "window", message), Classification.STATEFUL, False
-                )
+                yield Evidence(self.at(statement, analysis, "window", message), Classification.STATEFUL, False)

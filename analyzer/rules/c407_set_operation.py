@@ -24,6 +24,4 @@ class C407SetOperation(EvidenceRule):
             stateful = sorted(set(analysis.set_operations) & STATEFUL_SET_OPERATIONS)
             if stateful:
                 message = f"{', '.join(op.upper() for op in stateful)}: rows compared across inputs in state"
-                yield Evidence(
-                    self.at(statement, analysis, "set_operation", message), Classification.STATEFUL, True
-                )
+                yield Evidence(self.at(statement, analysis, "set_operation", message), Classification.STATEFUL, True)

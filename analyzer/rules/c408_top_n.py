@@ -21,6 +21,4 @@ class C408TopN(EvidenceRule):
         for statement, analysis in facts.statements:
             if analysis.order_by and analysis.limit:
                 message = "ORDER BY with LIMIT keeps the top rows: a Top-N whose ranking updates"
-                yield Evidence(
-                    self.at(statement, analysis, "order_by", message), Classification.STATEFUL, True
-                )
+                yield Evidence(self.at(statement, analysis, "order_by", message), Classification.STATEFUL, True)

@@ -25,6 +25,4 @@ class C409OuterJoin(EvidenceRule):
                 if join.kind in OUTER and not lookup_join(join, facts) and not join.right.startswith("<"):
                     sides = f"{join.left} and {join.right}"
                     message = f"{join.kind} outer join of {sides}: padded rows are later retracted"
-                    yield Evidence(
-                        self.at(statement, analysis, "join", message), Classification.STATEFUL, True
-                    )
+                    yield Evidence(self.at(statement, analysis, "join", message), Classification.STATEFUL, True)

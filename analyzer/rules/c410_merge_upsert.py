@@ -26,6 +26,4 @@ class C410MergeUpsert(EvidenceRule):
                 keys = ", ".join(analysis.merge_keys) or "the table's primary key"
                 actions = ", ".join(analysis.merge_actions) or "upsert"
                 message = f"{actions} into {analysis.target} keyed by {keys}"
-                yield Evidence(
-                    self.at(statement, analysis, "merge", message), Classification.SINK_UPDATE, True
-                )
+                yield Evidence(self.at(statement, analysis, "merge", message), Classification.SINK_UPDATE, True)

@@ -31,9 +31,7 @@ class C412PartitionOverwrite(EvidenceRule):
         if rewrites_past_rows(facts):
             return  # C414 covers overwrites that reach back
         for index, (statement, analysis) in enumerate(facts.statements):
-            overwrite = analysis.kind == "insert_overwrite" and bool(
-                analysis.partition_spec or analysis.predicates
-            )
+            overwrite = analysis.kind == "insert_overwrite" and bool(analysis.partition_spec or analysis.predicates)
             # DELETE of the run's slice, then INSERT: the same idempotent load, written by hand
             window = write_window(facts, statement, analysis)
             cleared = replaced_by_insert(facts, index) and window is not None
@@ -43,6 +41,4 @@ class C412PartitionOverwrite(EvidenceRule):
                 )
                 how = "overwrites" if overwrite else "deletes and re-inserts"
                 message = f"{how} the run's own partition of {analysis.target} ({columns}): append-only"
-                yield Evidence(
-                    self.at(statement, analysis, "target", message), Classification.STATELESS, False
-                )
+                yield Evidence(self.at(statement, analysis, "target", message), Classification.STATELESS, False)

@@ -6,9 +6,7 @@ from ..models import Classification
 from .base import JobFacts
 from .evidence import Evidence, EvidenceRule, lookup_join
 
-QUERY_KINDS = frozenset(
-    {"insert", "insert_overwrite", "create_table_as", "create_or_replace_table_as", "select"}
-)
+QUERY_KINDS = frozenset({"insert", "insert_overwrite", "create_table_as", "create_or_replace_table_as", "select"})
 
 
 class C413StatelessProjection(EvidenceRule):
@@ -42,6 +40,4 @@ class C413StatelessProjection(EvidenceRule):
             if analysis.kind in QUERY_KINDS and not stateful and not analysis.select_star_from_target:
                 what = "UNION ALL of projections" if analysis.set_operations else "projection and filter"
                 message = f"{what} into {analysis.target or 'the result'}: one output row per input row"
-                yield Evidence(
-                    self.at(statement, analysis, "target", message), Classification.STATELESS, False
-                )
+                yield Evidence(self.at(statement, analysis, "target", message), Classification.STATELESS, False)

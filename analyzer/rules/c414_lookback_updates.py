@@ -25,9 +25,5 @@ class C414LookbackUpdates(EvidenceRule):
             return
         for statement, analysis in facts.statements:
             if analysis.kind in WRITING_KINDS - {"update", "delete", "merge", "truncate"}:
-                message = (
-                    f"writes {analysis.target} for dates up to {days} days before the run: rows are revised"
-                )
-                yield Evidence(
-                    self.at(statement, analysis, "predicate", message), Classification.SINK_UPDATE, True
-                )
+                message = f"writes {analysis.target} for dates up to {days} days before the run: rows are revised"
+                yield Evidence(self.at(statement, analysis, "predicate", message), Classification.SINK_UPDATE, True)

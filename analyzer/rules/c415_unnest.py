@@ -21,6 +21,4 @@ class C415Unnest(EvidenceRule):
         for statement, analysis in facts.statements:
             if analysis.unnest or analysis.lateral:
                 message = "explodes arrays row by row (UNNEST / LATERAL): stateless"
-                yield Evidence(
-                    self.at(statement, analysis, "unnest", message), Classification.STATELESS, False
-                )
+                yield Evidence(self.at(statement, analysis, "unnest", message), Classification.STATELESS, False)

@@ -22,16 +22,10 @@ class C416FullRewrite(EvidenceRule):
 
     def evidence(self, facts: JobFacts) -> Iterator[Evidence]:
         for statement, analysis in facts.statements:
-            whole = (
-                analysis.kind == "insert_overwrite"
-                and not analysis.partition_spec
-                and not analysis.predicates
-            )
+            whole = analysis.kind == "insert_overwrite" and not analysis.partition_spec and not analysis.predicates
             # a table rewritten from its own rows only (compaction, dedup) keeps the rows it had:
             # O205 / F103 and the dedup evidence judge it
             from_itself = analysis.reads_target and set(analysis.reads) == {analysis.target}
             if (analysis.kind in REWRITE_KINDS or whole) and not from_itself:
                 message = f"replaces all of {analysis.target}: every row may change on each run"
-                yield Evidence(
-                    self.at(statement, analysis, "target", message), Classification.SINK_UPDATE, True
-                )
+                yield Evidence(self.at(statement, analysis, "target", message), Classification.SINK_UPDATE, True)

@@ -21,6 +21,4 @@ class C417CorrelatedSubquery(EvidenceRule):
         for statement, analysis in facts.statements:
             if analysis.correlated_subquery:
                 message = "correlated subquery: an aggregate and a join kept in state"
-                yield Evidence(
-                    self.at(statement, analysis, "predicate", message), Classification.STATEFUL, True
-                )
+                yield Evidence(self.at(statement, analysis, "predicate", message), Classification.STATEFUL, True)

@@ -50,9 +50,7 @@ class C420UnboundedState(EvidenceRule):
     def evidence(self, facts: JobFacts) -> Iterator[Evidence]:
         for statement, analysis in facts.statements:
             if analysis.group_by and not has_time_key(analysis.group_by):
-                message = (
-                    f"state keyed by ({', '.join(analysis.group_by)}) has no time component: it grows forever"
-                )
+                message = f"state keyed by ({', '.join(analysis.group_by)}) has no time component: it grows forever"
                 yield Evidence(self.at(statement, analysis, "group_by", message), Classification.NONE, False)
             for join in analysis.joins:
                 if (
@@ -61,7 +59,5 @@ class C420UnboundedState(EvidenceRule):
                     and not lookup_join(join, facts)
                     and not join.right.startswith("<")
                 ):
-                    message = (
-                        f"join of {join.left} and {join.right} has no time bound: both sides are kept forever"
-                    )
+                    message = f"join of {join.left} and {join.right} has no time bound: both sides are kept forever"
                     yield Evidence(self.at(statement, analysis, "join", message), Classification.NONE, False)

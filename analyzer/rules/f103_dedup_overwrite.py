@@ -20,9 +20,7 @@ class F103DedupOverwrite(Rule):
 
     def check(self, facts: JobFacts) -> Iterator[Finding]:
         for statement, analysis in facts.writing():
-            deduplicates = analysis.dedup is not None or (
-                analysis.distinct and analysis.select_star_from_target
-            )
+            deduplicates = analysis.dedup is not None or (analysis.distinct and analysis.select_star_from_target)
             if deduplicates and analysis.reads_target:
                 keys = ", ".join(analysis.dedup.partition_by) if analysis.dedup else "all columns"
                 message = f"rewrites {analysis.target} keeping one row per ({keys})"

@@ -39,8 +39,6 @@ class F106DualWrite(Rule):
                     if any(is_stream_table(t) for t in facts.lineage.reads_of(job))
                 ]
                 if streaming:
-                    message = (
-                        f"batch write to {table}, which {', '.join(streaming)} also writes from a stream"
-                    )
+                    message = f"batch write to {table}, which {', '.join(streaming)} also writes from a stream"
                     yield self.at(statement, analysis, "target", message)
                     return

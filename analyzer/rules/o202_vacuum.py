@@ -14,7 +14,5 @@ class O202Vacuum(MaintenanceRule):
 
     code, name = "O202", "vacuum"
     kinds = frozenset({"vacuum"})
-    procedures = frozenset(
-        {"expire_snapshots", "remove_orphan_files", "expire_snapshots_older_than", "run_clean"}
-    )
+    procedures = frozenset({"expire_snapshots", "remove_orphan_files", "expire_snapshots_older_than", "run_clean"})
     what = "removes old files of"

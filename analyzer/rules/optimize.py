@@ -10,9 +10,7 @@ from ..models import Finding, Pattern, Statement
 from ..sql import StatementAnalysis
 from .base import JobFacts, Rule
 
-MAINTENANCE_KINDS = frozenset(
-    {"optimize", "zorder", "vacuum", "analyze", "msck_repair", "concatenate", "call"}
-)
+MAINTENANCE_KINDS = frozenset({"optimize", "zorder", "vacuum", "analyze", "msck_repair", "concatenate", "call"})
 
 
 def is_maintenance(analysis: StatementAnalysis) -> bool:

@@ -31,15 +31,11 @@ class R301FullRefresh(Rule):
             # window) recomputes no history; a fixed start date (`>= '2020-01-01'`) still does
             whole_history = write_window(facts, statement, analysis) is None
             if analysis.kind in RECREATE_KINDS and whole_history:
-                yield self.at(
-                    statement, analysis, "target", f"CREATE OR REPLACE rebuilds {target} on every run"
-                )
+                yield self.at(statement, analysis, "target", f"CREATE OR REPLACE rebuilds {target} on every run")
             elif analysis.kind == "truncate":
                 truncated.update(analysis.writes or (target,))
             elif analysis.kind == "insert" and set(analysis.writes) & truncated and whole_history:
-                yield self.at(
-                    statement, analysis, "target", f"TRUNCATE then INSERT rebuilds {target} on every run"
-                )
+                yield self.at(statement, analysis, "target", f"TRUNCATE then INSERT rebuilds {target} on every run")
             elif (
                 analysis.kind == "insert_overwrite"
                 and not analysis.partition_spec

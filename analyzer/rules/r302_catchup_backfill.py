@@ -24,7 +24,5 @@ class R302CatchupBackfill(Rule):
         start = dag.start_date or ""
         scheduled = dag.schedule not in MANUAL_SCHEDULES  # a manual or run-once DAG has no intervals
         if dag.catchup is True and scheduled and start[:4].isdigit() and facts.statements:
-            message = (
-                f"DAG {dag.dag_id} has catchup=True from {start}: every {dag.schedule} interval since runs"
-            )
+            message = f"DAG {dag.dag_id} has catchup=True from {start}: every {dag.schedule} interval since runs"
             yield self.at_task(facts, message)

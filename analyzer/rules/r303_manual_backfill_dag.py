@@ -24,9 +24,7 @@ def date_params(params: dict[str, object]) -> list[str]:
     Whole words, so that `customer_tier` or `history_table` are not mistaken for `to`."""
     found = []
     for name, value in params.items():
-        looks_like_date = (
-            isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-"
-        )
+        looks_like_date = isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-"
         if looks_like_date or name_words(name) & DATE_WORDS:
             found.append(name)
     return sorted(found)

@@ -1,0 +1,123 @@
+"""`kappa generate`: golden Flink jobs for the samples, statuses with reasons, determinism, and
+output safety."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from analyzer.cli import app
+from analyzer.pipeline import scan
+from generators.config import load_generate_config
+from generators.flink import GENERATED, MANUAL, RETIRED, catalog_for, generate, job_path, safe_name
+
+from .conftest import SAMPLES, TESTS, write_tree
+
+GOLDEN = TESTS / "golden" / "generated"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("generated")
+    result = runner.invoke(app, ["generate", str(SAMPLES), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_golden_jobs(sample_output: Path, update_goldens: bool) -> None:
+    produced = {p.relative_to(sample_output).as_posix(): p.read_text() for p in sample_output.rglob("*.sql")}
+    if update_goldens:
+        for old in GOLDEN.rglob("*.sql"):
+            old.unlink()
+        for relative, text in produced.items():
+            (GOLDEN / relative).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / relative).write_text(text)
+    expected = {p.relative_to(GOLDEN).as_posix(): p.read_text() for p in GOLDEN.rglob("*.sql")}
+    assert sorted(produced) == sorted(expected)
+    for relative, text in produced.items():
+        assert text == expected[relative], f"{relative} differs: run pytest --update-goldens and review"
+
+
+def test_every_job_has_an_outcome_with_a_reason(sample_output: Path) -> None:
+    document = json.loads((sample_output / "analysis.json").read_text())
+    outcomes = {job["id"]: job["generated"] for job in document["jobs"]}
+    assert outcomes and all(o["status"] in {GENERATED, RETIRED, MANUAL} and o["reason"] for o in outcomes.values())
+    for job_id, outcome in outcomes.items():
+        if outcome["status"] == GENERATED:
+            assert (sample_output / outcome["path"]).is_file(), job_id
+    statuses = {o["status"] for o in outcomes.values()}
+    assert statuses == {GENERATED, RETIRED, MANUAL}
+    # optimize jobs retire with the sink options that replace them
+    maintenance = [j for j in document["jobs"] if j["pattern"] == "optimize"]
+    assert maintenance and all(j["generated"]["status"] == RETIRED for j in maintenance)
+    assert all("replaced by" in j["generated"]["reason"] for j in maintenance)
+
+
+def test_fix_jobs_fold_into_the_producer(sample_output: Path) -> None:
+    document = json.loads((sample_output / "analysis.json").read_text())
+    jobs = {job["id"]: job for job in document["jobs"]}
+    restate = jobs["lake_late_data_fix.restate_daily_sales"]["generated"]
+    assert restate["status"] == RETIRED and "lake_daily_sales.build_daily_sales" in restate["reason"]
+    owner = (sample_output / "jobs/lake_daily_sales/build_daily_sales/job.sql").read_text()
+    assert "Replaces fix job lake_late_data_fix.restate_daily_sales" in owner
+    assert "WATERMARK FOR `event_time` AS `event_time` - INTERVAL '3' DAY" in owner
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert runner.invoke(app, ["generate", str(SAMPLES), "--out", str(first)]).exit_code == 0
+    assert runner.invoke(app, ["generate", str(SAMPLES), "--out", str(second)]).exit_code == 0
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for relative in files:
+        assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
+
+
+def test_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = runner.invoke(app, ["generate", str(SAMPLES), "--out", str(out)])
+    assert result.exit_code == 2 and "--force" in result.output
+    assert runner.invoke(app, ["generate", str(SAMPLES), "--out", str(out), "--force"]).exit_code == 0
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+HOSTILE = """
+from airflow import DAG
+from airflow.providers.postgres.operators.postgres import PostgresOperator
+with DAG("../../escape", schedule="@daily") as dag:
+    PostgresOperator(task_id="/etc/passwd", sql="INSERT INTO shop.t SELECT id, name FROM shop.s")
+    PostgresOperator(task_id="..", sql="INSERT INTO shop.u SELECT id, name FROM shop.s")
+"""
+
+
+def test_names_are_made_safe_and_stay_inside_the_output(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "repo", {"dags/hostile.py": HOSTILE})
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(root), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = list(tmp_path.rglob("*.sql"))
+    assert written and all(out in p.parents for p in written)
+    assert not (tmp_path / "escape").exists()
+    assert safe_name("../../escape") == "escape" and safe_name("..") == "unnamed"
+
+
+def test_upsert_jobs_refuse_an_append_only_sink() -> None:
+    analysis = scan(SAMPLES)
+    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, {})
+    results = {r.job_id: r for r in generate(analysis, catalog, load_generate_config(SAMPLES), "filesystem")}
+    aggregate = results["bq_marts_daily.build_daily_revenue"]
+    assert aggregate.status == MANUAL and "filesystem" in aggregate.reason
+    append = results["trino_clickstream_marts.route_orders_de"]
+    assert append.status == GENERATED and "'connector' = 'filesystem'" in (append.sql or "")
+
+
+def test_job_paths_are_unique_per_task() -> None:
+    analysis = scan(SAMPLES)
+    paths = [job_path(job) for job in analysis.jobs]
+    assert len(paths) == len(set(paths))
