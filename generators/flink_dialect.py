@@ -33,7 +33,16 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.helper import find_new_name, seq_get
 from sqlglot.optimizer.annotate_types import annotate_types
 
-__all__ = ["SOURCE_REWRITES", "Flink", "FlinkGenerator", "to_flink"]
+__all__ = [
+    "ANONYMOUS",
+    "RESERVED_KEYWORDS",
+    "SOURCE_REWRITES",
+    "Flink",
+    "FlinkGenerator",
+    "java_to_strftime",
+    "strftime_to_java",
+    "to_flink",
+]
 
 Transform = Callable[[generator.Generator, Any], str]
 
@@ -251,9 +260,7 @@ def _negate(expression: exp.Expr) -> exp.Expr:
     if isinstance(expression, exp.Mul) and _literal_int(expression.expression) == -1:
         negated: exp.Expr = expression.this
         return negated
-    return exp.Neg(
-        this=exp.paren(expression, copy=False) if isinstance(expression, exp.Binary) else expression
-    )
+    return exp.Neg(this=exp.paren(expression, copy=False) if isinstance(expression, exp.Binary) else expression)
 
 
 def _amount(expression: exp.Expr) -> exp.Expr:
@@ -285,10 +292,14 @@ def _as_temporal(expression: exp.Expr, to: exp.DType) -> exp.Expr:
     return expression
 
 
+def _is_date(expression: exp.Expr) -> bool:
+    return isinstance(expression, exp.CurrentDate) or expression.is_type(exp.DType.DATE)
+
+
 def _as_date(expression: exp.Expr) -> exp.Expr:
     if isinstance(expression, exp.TsOrDsToDate) and not expression.args.get("format"):
         expression = expression.this
-    if expression.is_type(exp.DType.DATE):
+    if _is_date(expression):
         return expression
     return exp.cast(expression, exp.DType.DATE)
 
@@ -348,10 +359,18 @@ def _date_add_sql(self: generator.Generator, expression: exp.Expr) -> str:
 
 
 def _interval_arith_sql(self: generator.Generator, expression: exp.Add | exp.Sub) -> str:
-    """`d + INTERVAL '3' DAY` -> TIMESTAMPADD(DAY, 3, d); other additions stay operators."""
+    """`d + INTERVAL '3' DAY` -> TIMESTAMPADD(DAY, 3, d); other additions stay operators.
+
+    So does `date - 1` (Postgres, Snowflake, Spark: days) when the date is known to be one
+    (CURRENT_DATE, a DATE literal or cast) and the other side is an integer literal.
+    """
     left, right = expression.this, expression.expression
     if isinstance(left, exp.Interval) and isinstance(expression, exp.Add):
         left, right = right, left
+    if _is_date(left) and _literal_int(right) is not None:
+        right = exp.Interval(this=right, unit=exp.var("DAY"))
+    elif isinstance(expression, exp.Add) and _is_date(right) and _literal_int(left) is not None:
+        left, right = right, exp.Interval(this=left, unit=exp.var("DAY"))
     if not isinstance(right, exp.Interval) or isinstance(left, exp.Interval):
         return self.binary(expression, "+" if isinstance(expression, exp.Add) else "-")
     unit_expr = right.args.get("unit")
@@ -616,6 +635,24 @@ def _ilike_sql(self: generator.Generator, expression: exp.ILike) -> str:
     return self.sql(like)
 
 
+def _isnull_sql(self: generator.Generator, expression: exp.Anonymous) -> str:
+    """Spark's isnull(x) is `x IS NULL`; T-SQL's ISNULL(a, b) is COALESCE (parsed as such)."""
+    if len(expression.expressions) == 1:
+        return self.sql(exp.Is(this=expression.expressions[0], expression=exp.Null()))
+    return self.func("COALESCE", *expression.expressions)
+
+
+def _isnotnull_sql(self: generator.Generator, expression: exp.Anonymous) -> str:
+    return self.sql(exp.not_(exp.Is(this=seq_get(expression.expressions, 0), expression=exp.Null())))
+
+
+# functions sqlglot leaves unparsed (exp.Anonymous), by upper-case name
+ANONYMOUS: dict[str, Transform] = {
+    "ISNULL": _isnull_sql,
+    "ISNOTNULL": _isnotnull_sql,
+}
+
+
 def _int_div_sql(self: generator.Generator, expression: exp.IntDiv) -> str:
     div = exp.Div(this=expression.this, expression=expression.expression, typed=True, safe=False)
     return self.sql(exp.cast(div, exp.DType.BIGINT))
@@ -625,9 +662,7 @@ def _str_position_sql(self: generator.Generator, expression: exp.StrPosition) ->
     """STRPOS / INSTR / POSITION / CHARINDEX -> LOCATE(substring, string[, start])."""
     if expression.args.get("occurrence"):
         self.unsupported("finding the n-th occurrence of a substring is not supported by Flink")
-    return self.func(
-        "LOCATE", expression.args.get("substr"), expression.this, expression.args.get("position")
-    )
+    return self.func("LOCATE", expression.args.get("substr"), expression.this, expression.args.get("position"))
 
 
 def _str_to_unix_sql(self: generator.Generator, expression: exp.StrToUnix) -> str:
@@ -739,14 +774,10 @@ def _flatten_to_unnest(expression: exp.Expr) -> exp.Expr:
                 continue
             argument = argument.expression
         alias = lateral.args.get("alias")
-        table = (
-            alias.name if alias is not None and alias.name else find_new_name(_taken_names(expression), "f")
-        )
+        table = alias.name if alias is not None and alias.name else find_new_name(_taken_names(expression), "f")
         for column in expression.find_all(exp.Column):
             if column.table == table and column.name.lower() in {"seq", "key", "path", "index", "this"}:
-                raise UnsupportedError(
-                    f"FLATTEN column {column.name} has no UNNEST equivalent in Flink (only VALUE)"
-                )
+                raise UnsupportedError(f"FLATTEN column {column.name} has no UNNEST equivalent in Flink (only VALUE)")
             if column.table == table and column.name.lower() == "value":
                 column.set("this", exp.to_identifier("value"))
         unnest = exp.Unnest(
@@ -765,8 +796,7 @@ def _explode_projection_to_unnest(expression: exp.Expr) -> exp.Expr:
     explodes = [
         projection
         for projection in expression.expressions
-        if isinstance(projection.unalias(), exp.Explode)
-        and not isinstance(projection.unalias(), exp.Posexplode)
+        if isinstance(projection.unalias(), exp.Explode) and not isinstance(projection.unalias(), exp.Posexplode)
     ]
     if len(explodes) != 1 or not expression.args.get("from_"):
         return expression
@@ -858,21 +888,20 @@ def _select_sql(self: generator.Generator, expression: exp.Select) -> str:
 
 
 def _build_timestampadd(args: list[exp.Expr]) -> exp.TimestampAdd:
-    return exp.TimestampAdd(
-        this=seq_get(args, 2), expression=seq_get(args, 1), unit=exp.var(args[0].name.upper())
-    )
+    return exp.TimestampAdd(this=seq_get(args, 2), expression=seq_get(args, 1), unit=exp.var(args[0].name.upper()))
 
 
 def _build_timestampdiff(args: list[exp.Expr]) -> exp.TimestampDiff:
-    return exp.TimestampDiff(
-        this=seq_get(args, 2), expression=seq_get(args, 1), unit=exp.var(args[0].name.upper())
-    )
+    return exp.TimestampDiff(this=seq_get(args, 2), expression=seq_get(args, 1), unit=exp.var(args[0].name.upper()))
 
 
 def _build_to_date(args: list[exp.Expr], dialect: Dialect) -> exp.Expr:
     if len(args) > 1:
         return build_formatted_time(exp.StrToDate, "flink")(args, dialect)
     return exp.TsOrDsToDate(this=seq_get(args, 0))
+
+
+_EXPLODE = "explode() outside LATERAL VIEW (or with other explodes) has no Flink form; use CROSS JOIN UNNEST"
 
 
 class FlinkGenerator(generator.Generator):
@@ -909,9 +938,7 @@ class FlinkGenerator(generator.Generator):
         exp.DType.SMALLDATETIME: "TIMESTAMP",
         exp.DType.STRUCT: "ROW",
         exp.DType.BLOB: "BYTES",
-        exp.DType.INT128: "DECIMAL",
         exp.DType.UINT: "BIGINT",
-        exp.DType.UBIGINT: "DECIMAL",
         exp.DType.UTINYINT: "SMALLINT",
         exp.DType.USMALLINT: "INT",
         exp.DType.MEDIUMINT: "INT",
@@ -967,9 +994,7 @@ class FlinkGenerator(generator.Generator):
         exp.JSONExtract: _json_query_sql,
         exp.JSONExtractScalar: _json_value_sql,
         exp.Length: lambda self, e: self.func("CHAR_LENGTH", e.this),
-        exp.MD5Digest: _unsupported(
-            "MD5 returning BYTES: Flink's MD5 returns a hex STRING (wrap it in TO_HEX?)"
-        ),
+        exp.MD5Digest: _unsupported("MD5 returning BYTES: Flink's MD5 returns a hex STRING (wrap it in TO_HEX?)"),
         exp.RegexpExtract: _regexp_extract_sql,
         exp.RegexpILike: _regexp_like_sql,
         exp.RegexpLike: _regexp_like_sql,
@@ -1004,6 +1029,10 @@ class FlinkGenerator(generator.Generator):
         exp.ArgMax: _unsupported("MAX_BY / ARG_MAX has no Flink equivalent"),
         exp.ArgMin: _unsupported("MIN_BY / ARG_MIN has no Flink equivalent"),
         exp.ConvertTimezone: _unsupported("CONVERT_TIMEZONE has no Flink equivalent for timestamps"),
+        exp.Explode: _unsupported(_EXPLODE),
+        exp.ExplodeOuter: _unsupported(_EXPLODE),
+        exp.Posexplode: _unsupported(_EXPLODE),
+        exp.PosexplodeOuter: _unsupported(_EXPLODE),
         exp.GenerateDateArray: _unsupported("GENERATE_DATE_ARRAY has no Flink equivalent"),
         exp.GenerateSeries: _unsupported("GENERATE_SERIES has no Flink equivalent"),
         exp.LastDay: _unsupported("LAST_DAY has no Flink equivalent"),
@@ -1029,8 +1058,10 @@ class FlinkGenerator(generator.Generator):
             return "STRING"
         if kind in {exp.DType.BINARY, exp.DType.VARBINARY} and (not params or None in numbers):
             return "BYTES"
-        if kind in {exp.DType.DECIMAL, exp.DType.BIGDECIMAL, exp.DType.UDECIMAL, exp.DType.INT128}:
-            return self._decimal_sql(kind, numbers)
+        if kind in {exp.DType.UBIGINT, exp.DType.INT128, exp.DType.UINT128}:
+            return "DECIMAL(20, 0)" if kind == exp.DType.UBIGINT else "DECIMAL(38, 0)"
+        if kind in {exp.DType.DECIMAL, exp.DType.BIGDECIMAL, exp.DType.UDECIMAL}:
+            return self._decimal_sql(numbers)
         if kind in {
             exp.DType.TIMESTAMP,
             exp.DType.TIMESTAMPNTZ,
@@ -1094,9 +1125,7 @@ class FlinkGenerator(generator.Generator):
             if not index.type:
                 annotate_types(index, dialect=self.dialect)
             if not index.is_type(*exp.DataType.INTEGER_TYPES):
-                self.unsupported(
-                    f"subscript [{self.sql(index)}]: Flink arrays count from 1; add {shift} for an array"
-                )
+                self.unsupported(f"subscript [{self.sql(index)}]: Flink arrays count from 1; add {shift} for an array")
             return super().bracket_sql(expression)
         # an array index must be an INT in Flink (a BIGINT is rejected)
         shifted = exp.Add(this=exp.cast(index, exp.DType.INT), expression=_number(shift))
@@ -1119,11 +1148,7 @@ class FlinkGenerator(generator.Generator):
         """`a / b`: a fraction where the source divides to one (typed division), NULL on zero
         where the source gives NULL (safe division), unless the divisor already says so."""
         divisor = expression.expression
-        if (
-            expression.args.get("safe")
-            and isinstance(divisor, exp.Nullif)
-            and _literal_int(divisor.expression) == 0
-        ):
+        if expression.args.get("safe") and isinstance(divisor, exp.Nullif) and _literal_int(divisor.expression) == 0:
             expression = expression.copy()
             expression.set("safe", False)
         return super().div_sql(expression)
@@ -1170,10 +1195,16 @@ class FlinkGenerator(generator.Generator):
                 self.unsupported(f"engine setting {key.sql()} has no Flink equivalent")
             key_text = key.name if isinstance(key, exp.Literal) else key.sql()
             value_text = value.name if isinstance(value, exp.Literal) else value.sql().lower()
-            items.append(
-                f"{self.sql(exp.Literal.string(key_text))} = {self.sql(exp.Literal.string(value_text))}"
-            )
+            items.append(f"{self.sql(exp.Literal.string(key_text))} = {self.sql(exp.Literal.string(value_text))}")
         return f"SET {', '.join(items)}"
+
+    def anonymous_sql(self, expression: exp.Anonymous) -> str:
+        transform = ANONYMOUS.get(expression.name.upper())
+        return transform(self, expression) if transform else super().anonymous_sql(expression)
+
+    def pivot_sql(self, expression: exp.Pivot) -> str:
+        self.unsupported("PIVOT / UNPIVOT is not supported by Flink; write the CASE aggregates out")
+        return super().pivot_sql(expression)
 
     def attimezone_sql(self, expression: exp.AtTimeZone) -> str:
         self.unsupported("AT TIME ZONE has no Flink equivalent (CONVERT_TZ works on strings)")
@@ -1205,9 +1236,7 @@ class FlinkGenerator(generator.Generator):
             values.append(value)
         return self.func("ROW", *values)
 
-    def _decimal_sql(self, kind: exp.DType, numbers: list[int | None]) -> str:
-        if kind in {exp.DType.UBIGINT, exp.DType.INT128}:
-            return "DECIMAL(38, 0)"
+    def _decimal_sql(self, numbers: list[int | None]) -> str:
         if not numbers or numbers[0] is None:
             precision, scale = _DEFAULT_DECIMAL
         else:
@@ -1301,6 +1330,16 @@ def _dow_from_sunday_one(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+def _dow_from_sunday_zero(expression: exp.Expr) -> exp.Expr:
+    """Snowflake's and Redshift's DAYOFWEEK (function or date part) is 0 for Sunday, as DOW is."""
+    for node in list(expression.find_all(exp.DayOfWeek, exp.Extract)):
+        if isinstance(node, exp.DayOfWeek):
+            node.replace(exp.Extract(this=exp.var("DOW"), expression=node.this))
+        elif node.this.name.upper() in {"DAYOFWEEK", "WEEKDAY", "DW"}:
+            node.set("this", exp.var("DOW"))
+    return expression
+
+
 def _dow_iso(expression: exp.Expr) -> exp.Expr:
     """Trino's EXTRACT(DOW ...) is ISO: 1 for Monday to 7 for Sunday."""
     for extract in list(expression.find_all(exp.Extract)):
@@ -1348,8 +1387,8 @@ SOURCE_REWRITES: dict[str, tuple[Callable[[exp.Expr], exp.Expr], ...]] = {
     "duckdb": (_quote_format_letters,),
     "mysql": (_quote_format_letters,),
     "postgres": (_quote_format_letters,),
-    "redshift": (_quote_format_letters,),
-    "snowflake": (_snowflake_to_char, _quote_format_letters),
+    "redshift": (_dow_from_sunday_zero, _quote_format_letters),
+    "snowflake": (_dow_from_sunday_zero, _snowflake_to_char, _quote_format_letters),
 }
 
 
