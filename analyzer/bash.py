@@ -113,6 +113,14 @@ CLIENTS: dict[str, ClientSpec] = {
     "duckdb": ClientSpec("duckdb", ("-c",), (), valued_flags=()),
 }
 
+# programs that run SQL the command line does not show: why the task stays opaque
+OPAQUE_TOOLS: dict[str, str] = {
+    "dbt": "runs dbt: its SQL models live in the dbt project, not in the DAG",
+    "spark-submit": "runs a Spark application (spark-submit): its code is not in the DAG",
+    "sqoop": "runs a Sqoop transfer: it copies tables, there is no SQL to convert",
+    "bteq": "runs a Teradata BTEQ script, which the scanner does not read",
+}
+
 SEPARATORS = frozenset({"&&", "||", ";", "|", "&", ";;", "(", ")"})
 
 
@@ -130,6 +138,7 @@ class BashFacts:
     sql: tuple[BashSql, ...] = ()
     backfill: tuple[str, ...] = ()  # `airflow dags backfill` command lines
     error: str = ""
+    tools: tuple[str, ...] = ()  # why a command without a SQL client is opaque (OPAQUE_TOOLS)
 
 
 def _split_commands(command: str) -> list[list[str]]:
@@ -196,6 +205,7 @@ def parse_bash(command: str) -> BashFacts:
         return BashFacts(error=f"cannot split the shell command: {error}")
     sql: list[BashSql] = []
     backfill: list[str] = []
+    tools: list[str] = []
     for command_tokens in commands:
         tokens = _strip_env_and_sudo(command_tokens)
         if not tokens:
@@ -207,4 +217,6 @@ def parse_bash(command: str) -> BashFacts:
         spec = CLIENTS.get(program)
         if spec is not None:
             sql.extend(_client_sql(program, spec, tokens[1:], command))
-    return BashFacts(tuple(sql), tuple(backfill))
+        elif program in OPAQUE_TOOLS and OPAQUE_TOOLS[program] not in tools:
+            tools.append(OPAQUE_TOOLS[program])
+    return BashFacts(tuple(sql), tuple(backfill), tools=tuple(tools))

@@ -3,11 +3,13 @@
 Nothing of the user's code is imported or run. The interpreter walks the module in order, the way
 Python would, binding names to the values it can compute (`pyeval`), entering `with DAG(...)` and
 `with TaskGroup(...)` blocks, unrolling `for` loops over literal lists, following calls into the
-module's own functions (`@dag`, `@task`, `@task_group` and plain helpers), and recording every
-operator instantiation as a task and every `>>`, `<<`, `chain`, `cross_downstream`,
-`set_upstream` / `set_downstream` and TaskFlow argument as a dependency. Whatever it cannot
-compute is `Unknown`, never an exception; every step counts against a budget so no input can make
-it loop forever.
+module's own functions (`@dag`, `@task`, `@task_group` and plain helpers) and into the functions
+and constants it imports from other modules of the repository (their source, read the same way),
+and recording every operator instantiation as a task and every `>>`, `<<`, `chain`,
+`cross_downstream`, `set_upstream` / `set_downstream` and TaskFlow argument as a dependency. A task
+made outside any DAG joins the DAG of the first task it is linked to, as in Airflow. Whatever it
+cannot compute is `Unknown`, never an exception; every step counts against a budget so no input
+can make it loop forever.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import ast
 import itertools
 import os.path
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from .operators import (
     sql,
 )
 from .pyeval import (
+    PLACEHOLDER_PREFIX,
     CallValue,
     DatasetValue,
     DateValue,
@@ -242,12 +247,16 @@ class DagDraft:
 
 
 class Scope:
-    """Names bound in a module or function, with the AST node each value came from."""
+    """Names bound in a module or function, with the AST node each value came from.
 
-    def __init__(self, parent: Scope | None = None) -> None:
+    `origin` is the root-relative file whose code the scope belongs to: functions imported from
+    another module of the repository keep their own module's scope (and origin)."""
+
+    def __init__(self, parent: Scope | None = None, origin: str | None = None) -> None:
         self.values: dict[str, Any] = {}
         self.nodes: dict[str, ast.AST] = {}
         self.parent = parent
+        self.origin: str | None = origin if origin is not None else (parent.origin if parent else None)
 
     def lookup(self, name: str) -> tuple[bool, Any, ast.AST | None]:
         scope: Scope | None = self
@@ -347,6 +356,145 @@ def _custom_operator_spec(
 
 
 # ---------------------------------------------------------------------------------------------
+# Imports of the repository's own modules (helpers, DAG builders, SQL constants)
+
+MAX_IMPORT_DEPTH = 4  # modules being imported at once (A imports B imports C ...)
+IMPORT_STEPS = MAX_STEPS // 4  # evaluation steps for the top level of one imported module
+
+
+@dataclass(frozen=True, eq=False)
+class RepoModule:
+    """A module or package of the scanned repository, bound by an import."""
+
+    qualname: str
+    scope: Scope | None  # None: a package folder without __init__.py
+    folder: Path | None  # the package's folder, where its submodules are
+
+
+@dataclass
+class ModuleLoader:
+    """Finds the repository's own modules that a DAG file imports and interprets their top level.
+
+    Airflow puts the DAG folder (and usually the repository root) on `sys.path`, so
+    `from common.sql import X` is looked up next to the importing file, then in each folder above
+    it up to the root. What the module defines is bound in the importer: constants, functions
+    (which create their tasks in the importer's DAGs when called) and TaskFlow tasks. DAGs and
+    tasks the module creates at its own top level are not the importer's and are left out.
+    """
+
+    root: Path
+    classes: Mapping[str, ClassInfo]
+    config: KappaConfig
+    read_file: Callable[[str], str | None]
+    modules: dict[Path, Scope | None] = field(default_factory=dict)
+    loading: list[Path] = field(default_factory=list)
+
+    def find(self, dotted: str, importer: Path, level: int = 0) -> RepoModule | None:
+        """The repository module `dotted` as seen from the file `importer` (level: leading dots)."""
+        if not dotted and not level:
+            return None
+        if level == 0 and dotted.split(".", 1)[0] in ("airflow", "__future__"):
+            return None
+        if level:
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            bases = [base]
+        else:
+            bases = [importer.parent]
+            while bases[-1] != self.root and self.root in bases[-1].parents:
+                bases.append(bases[-1].parent)
+        parts = [part for part in dotted.split(".") if part]
+        if not parts:  # `from . import x`: the package of the importing file
+            return self._module_at(bases[0], dotted or bases[0].name, files_only=False, package=True)
+        for base in bases:  # a module file first, anywhere; a bare folder only if none exists
+            found = self._module_at(base.joinpath(*parts), dotted, files_only=True)
+            if found is not None:
+                return found
+        for base in bases:
+            found = self._module_at(base.joinpath(*parts), dotted, files_only=False)
+            if found is not None:
+                return found
+        return None
+
+    def member(self, module: RepoModule, name: str) -> Any:
+        """`module.name`: a value the module binds, else one of its submodules."""
+        if module.scope is not None and name in module.scope.values:
+            return module.scope.values[name]
+        if module.folder is not None:
+            found = self._module_at(module.folder / name, f"{module.qualname}.{name}", files_only=False)
+            if found is not None:
+                return found
+        return ModuleRef(f"{module.qualname}.{name}")
+
+    def _module_at(self, path: Path, qualname: str, *, files_only: bool, package: bool = False) -> RepoModule | None:
+        if path != self.root and self.root not in path.parents:
+            return None
+        try:
+            if not package and path.with_suffix(".py").is_file():
+                return RepoModule(qualname, self.load(path.with_suffix(".py")), None)
+            if (path / "__init__.py").is_file():
+                return RepoModule(qualname, self.load(path / "__init__.py"), path)
+            if not files_only and path.is_dir():
+                return RepoModule(qualname, None, path)
+        except OSError:
+            return None
+        return None
+
+    def load(self, path: Path) -> Scope | None:
+        """The module scope of a repository file, interpreted once per DAG file."""
+        if path in self.modules:
+            return self.modules[path]
+        if path in self.loading or len(self.loading) >= MAX_IMPORT_DEPTH:
+            return None  # an import cycle, or too deep: names stay unresolved
+        try:
+            relative = path.resolve().relative_to(self.root).as_posix()
+        except (ValueError, OSError):
+            return None
+        text = self.read_file(relative)
+        tree = _parse_module(text) if text is not None else None
+        if tree is None:
+            self.modules[path] = None
+            return None
+        self.loading.append(path)
+        try:
+            interpreter = Interpreter(relative, path.as_posix(), self.classes, self.config, self.read_file, self)
+            interpreter.max_steps = IMPORT_STEPS
+            scope = interpreter.run_module(tree)
+        finally:
+            self.loading.pop()
+        for name, value in list(scope.values.items()):
+            scope.values[name] = _detached(value)
+        self.modules[path] = scope
+        return scope
+
+
+@lru_cache(maxsize=256)
+def _parse_module(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _detached(value: Any, depth: int = 0) -> Any:
+    """An imported value without the DAGs, groups and tasks of the module that made it."""
+    if isinstance(value, TaskRef | GroupRef | DagRef):
+        return Unknown("task of an imported module")
+    if depth > 4:
+        return value
+    if isinstance(value, ContextDict):
+        return value
+    if isinstance(value, dict):
+        return {k: _detached(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_detached(v, depth + 1) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_detached(v, depth + 1) for v in value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
 # The interpreter
 
 
@@ -379,12 +527,18 @@ class Interpreter:
         classes: Mapping[str, ClassInfo],
         config: KappaConfig,
         read_file: Callable[[str], str | None],
+        loader: ModuleLoader | None = None,
     ) -> None:
         self.file = file
         self.absolute_path = absolute_path
         self.classes = classes
         self.config = config
         self.read_file = read_file
+        self.loader = loader
+        self.max_steps = MAX_STEPS
+        # while code of another module runs (an imported helper), where it was called from here:
+        # tasks, DAGs and findings it makes are located at that call
+        self.site: ast.AST | None = None
         self.findings: list[Finding] = []
         self.dags: list[DagDraft] = []
         self.dag_stack: list[int] = []
@@ -394,15 +548,23 @@ class Interpreter:
         self.airflow3 = False
         self.hook_calls: list[HookSqlCall] | None = None  # set while a callable is analysed
         self.pending_callables: list[tuple[TaskDraft, DagDraft]] = []
+        # tasks made outside any DAG (negative TaskRef.dag), until a dependency gives them one
+        self.detached: dict[int, TaskDraft] = {}
+        self.adopted: dict[int, TaskRef] = {}
 
     # -- bookkeeping -----------------------------------------------------------------------
 
     def tick(self) -> None:
         self.steps += 1
-        if self.steps > MAX_STEPS:
+        if self.steps > self.max_steps:
             raise _BudgetExceeded
 
+    def here(self, node: ast.AST) -> ast.AST:
+        """Where something made by running `node` is located in this file."""
+        return self.site if self.site is not None else node
+
     def finding(self, code: str, message: str, node: ast.AST | None) -> None:
+        node = self.site if self.site is not None else node
         line = getattr(node, "lineno", 1) or 1
         col = (getattr(node, "col_offset", 0) or 0) + 1
         self.findings.append(scan_error(code, message, self.file, line, col))
@@ -418,7 +580,7 @@ class Interpreter:
     # -- statements ------------------------------------------------------------------------
 
     def run_module(self, tree: ast.Module) -> Scope:
-        scope = Scope()
+        scope = Scope(origin=self.file)
         scope.bind("__file__", self.absolute_path)
         scope.bind("__name__", "unusual_prefix_dag_file")  # Airflow's module name: never "__main__"
         try:
@@ -439,18 +601,30 @@ class Interpreter:
     def exec_import(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.asname:
-                    scope.bind(alias.asname, ModuleRef(alias.name))
-                else:
-                    root = alias.name.split(".", 1)[0]
-                    scope.bind(root, ModuleRef(root))
+                bound = alias.asname or alias.name.split(".", 1)[0]
+                target = alias.name if alias.asname else bound
+                scope.bind(bound, self.repo_module(target, 0) or ModuleRef(target))
                 self._note_airflow_version(alias.name)
             return
         module = "." * node.level + (node.module or "")
         self._note_airflow_version(module)
+        source = self.repo_module(node.module or "", node.level)
         for alias in node.names:
-            if alias.name != "*":
-                scope.bind(alias.asname or alias.name, ModuleRef(f"{module}.{alias.name}".lstrip(".")))
+            if alias.name == "*":
+                if source is not None and source.scope is not None:
+                    for name, value in source.scope.values.items():
+                        if not name.startswith("_"):
+                            scope.bind(name, value)
+                continue
+            fallback = ModuleRef(f"{module}.{alias.name}".lstrip("."))
+            value = self.loader.member(source, alias.name) if source and self.loader else fallback
+            scope.bind(alias.asname or alias.name, value)
+
+    def repo_module(self, dotted: str, level: int) -> RepoModule | None:
+        """An imported module of the scanned repository (None: a library, or not found)."""
+        if self.loader is None:
+            return None
+        return self.loader.find(dotted, Path(self.absolute_path), level)
 
     def _note_airflow_version(self, module: str) -> None:
         if module.startswith(("airflow.sdk", "airflow.providers.standard")):
@@ -496,6 +670,7 @@ class Interpreter:
     def exec_with(self, node: ast.With | ast.AsyncWith, scope: Scope) -> None:
         entered_dags = 0
         entered_groups = 0
+        wrappers: list[TaskRef] = []
         for item in node.items:
             value = self.eval(item.context_expr, scope)
             if isinstance(value, DagRef):
@@ -504,13 +679,36 @@ class Interpreter:
             elif isinstance(value, GroupRef):
                 self.group_stack.append(value.group_id)
                 entered_groups += 1
+            elif isinstance(value, TaskRef) and value.dag >= 0:  # `with teardown_task:`
+                wrappers.append(value)
             if item.optional_vars is not None:
                 self.assign(item.optional_vars, value, scope, item.context_expr)
+        before = {ref: set(self.dags[ref.dag].tasks) for ref in wrappers}
         try:
             self.exec_block(node.body, scope)
         finally:
             del self.dag_stack[len(self.dag_stack) - entered_dags :]
             del self.group_stack[len(self.group_stack) - entered_groups :]
+        for wrapper in wrappers:
+            self.wrap_in_setup_teardown(wrapper, before[wrapper], node)
+
+    def wrap_in_setup_teardown(self, wrapper: TaskRef, before: set[str], node: ast.AST) -> None:
+        """Tasks made in `with teardown:` run after its setups and before it (a setup as context
+        manager: after it). Only the first and last of the new tasks are linked, as Airflow does."""
+        dag = self.dags[wrapper.dag]
+        new = [task_id for task_id in dag.tasks if task_id not in before and task_id != wrapper.task_id]
+        edges = {(a.task_id, b.task_id) for a, b in dag.edges if isinstance(a, TaskRef) and isinstance(b, TaskRef)}
+        setups = sorted({a for a, b in edges if b == wrapper.task_id and a not in new})
+        inside = {(a, b) for a, b in edges if a in new and b in new}
+        roots = [t for t in new if not any(b == t for _, b in inside)]
+        leaves = [t for t in new if not any(a == t for a, _ in inside)]
+        teardown = bool(setups)
+        for root in roots:
+            for setup in setups if teardown else [wrapper.task_id]:
+                self.depend(TaskRef(dag.index, setup), TaskRef(dag.index, root), node)
+        if teardown:
+            for leaf in leaves:
+                self.depend(TaskRef(dag.index, leaf), wrapper, node)
 
     def exec_for(self, node: ast.For | ast.AsyncFor, scope: Scope) -> None:
         iterable = self.eval(node.iter, scope)
@@ -633,6 +831,8 @@ class Interpreter:
     def attribute(self, receiver: Any, name: str) -> Any:
         if isinstance(receiver, ModuleRef):
             return ModuleRef(f"{receiver.qualname}.{name}")
+        if isinstance(receiver, RepoModule) and self.loader is not None:
+            return self.loader.member(receiver, name)
         if isinstance(receiver, JinjaExpr):
             return JinjaExpr.of(f"{receiver.expression}.{name}")
         if isinstance(receiver, TaskRef) and name == "output":
@@ -831,6 +1031,11 @@ class Interpreter:
             return self.create_task(callee, kwargs, nodes, node, scope)
         if isinstance(callee, PartialOperator | PartialTask):
             return Unknown("partial call")
+        if isinstance(callee, JinjaExpr):  # `ds.replace("-", "")`: a method of a run-time value
+            constants = (str, int, float, bool)
+            literal = [repr(a) for a in args if isinstance(a, constants)]
+            literal += [f"{k}={v!r}" for k, v in kwargs.items() if isinstance(v, constants)]
+            return JinjaExpr.of(f"{callee.expression}({', '.join(literal)})")
         return Unknown("call")
 
     def call_module(
@@ -856,7 +1061,8 @@ class Interpreter:
         if name in {"partial", "expand", "expand_kwargs"}:  # Operator.partial(...) on an imported class
             parent = ModuleRef(ref.qualname.rsplit(".", 1)[0])
             spec = resolve_operator(parent.last, self.classes, self.config)
-            if name == "partial" and spec is not None:
+            unknown_operator = parent.last.endswith("Operator") and "task_id" in kwargs  # still a task
+            if name == "partial" and (spec is not None or unknown_operator):
                 return PartialOperator(OperatorClass(parent.last, spec), kwargs, nodes)
         hook = self.make_hook(ref, args, kwargs)
         if hook is not None:
@@ -889,11 +1095,19 @@ class Interpreter:
                 return fallback(self, receiver, name, args, kwargs, nodes, node, scope)
         if name in {"execute", "executemany"} and self.hook_calls is not None and args:
             self.record_sql(args[0] if args else kwargs.get("sql"), node, None, None, f"cursor.{name}")
+        if isinstance(receiver, Unknown):  # `open(missing).read().format(...)`: keep the first reason
+            return receiver
         return Unknown(f".{name}()")
 
     def call_function(self, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
         handler = FUNCTION_KINDS[function.kind]
-        return handler(self, function, args, kwargs, node)
+        saved_site = self.site
+        if self.site is None and function.scope.origin not in (None, self.file):
+            self.site = node  # an imported helper runs: what it makes is located at this call
+        try:
+            return handler(self, function, args, kwargs, node)
+        finally:
+            self.site = saved_site
 
     def run_body(self, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], context: bool) -> Any:
         if self.depth >= MAX_CALL_DEPTH:
@@ -958,7 +1172,7 @@ class Interpreter:
     # -- DAGs, groups, tasks, dependencies ---------------------------------------------------
 
     def create_dag(self, kwargs: dict[str, Any], node: ast.AST) -> DagRef:
-        draft = DagDraft(len(self.dags), node, kwargs)
+        draft = DagDraft(len(self.dags), self.here(node), kwargs)
         self.dags.append(draft)
         return DagRef(draft.index)
 
@@ -969,7 +1183,7 @@ class Interpreter:
             return Unknown("task group outside a DAG")
         if not isinstance(group_id, str) or isinstance(group_id, TaintedStr):
             self.finding("E021", "TaskGroup id is not a constant; its tasks are listed without the prefix", node)
-            group_id = f"unresolved_group_L{getattr(node, 'lineno', 0)}"
+            group_id = f"unresolved_group_L{getattr(self.here(node), 'lineno', 0)}"
         parent_ref = kwargs.get("parent_group")
         parent = parent_ref.group_id if isinstance(parent_ref, GroupRef) else self.current_group
         parent_draft = dag.groups.get(parent) if parent else None
@@ -1001,6 +1215,8 @@ class Interpreter:
         call_args: tuple[list[Any], dict[str, Any]] = ([], {}),
         label: str | None = None,
     ) -> Any:
+        if self.hook_calls is not None:
+            return Unknown("task made inside a callable")
         dag_ref = kwargs.get("dag")
         group_ref = kwargs.get("task_group")
         if isinstance(dag_ref, DagRef):
@@ -1009,32 +1225,24 @@ class Interpreter:
             dag = self.dags[group_ref.dag]
         else:
             dag = self.current_dag
-        if dag is None or self.hook_calls is not None:
-            return Unknown("task outside a DAG")
-        merged = {**dag.default_args, **kwargs}
+        if self.site is not None:  # made by an imported helper: its argument nodes are not in this file
+            node, nodes = self.site, dict.fromkeys(nodes, self.site)
         task_id = kwargs.get("task_id")
-        unresolved = not isinstance(task_id, str) or isinstance(task_id, TaintedStr | JinjaExpr)
+        unresolved = not _is_constant(task_id)
         if unresolved:
-            self.finding("E021", f"task_id of {operator.name} is not a constant the scanner can resolve", node)
+            if dag is None or _is_constant(dag.dag_id):  # a DAG without an id is reported (E020) once
+                self.finding("E021", f"task_id of {operator.name} is not a constant the scanner can resolve", node)
             task_id = f"unresolved_task_L{getattr(node, 'lineno', 0)}"
         group = group_ref.group_id if isinstance(group_ref, GroupRef) else self.current_group
-        group_draft = dag.groups.get(group) if group else None
+        group_draft = dag.groups.get(group) if dag is not None and group else None
         full_id = f"{group_draft.prefix}{task_id}" if group_draft else str(task_id)
-        if label is not None:  # TaskFlow: repeated calls get __1, __2 like Airflow does
-            base, suffix = full_id, 0
-            while full_id in dag.tasks:
-                suffix += 1
-                full_id = f"{base}__{suffix}"
-        elif full_id in dag.tasks:
-            self.finding("E022", f"task_id {full_id!r} is used twice in one DAG; the second is ignored", node)
-            return TaskRef(dag.index, full_id)
         draft = TaskDraft(
             full_id,
             label or operator.name,
             operator.spec,
             node,
-            group,
-            merged,
+            group if group_draft else None,
+            dict(kwargs),
             nodes,
             scope,
             mapped,
@@ -1042,23 +1250,66 @@ class Interpreter:
             call_args,
             unresolved,
         )
+        if dag is not None:
+            return self.attach(draft, dag, node)
+        # no DAG yet: Airflow gives the task the DAG of the first task it is linked with (`>>`)
+        key = -1 - len(self.detached)
+        self.detached[key] = draft
+        ref = TaskRef(key, draft.task_id)
+        for upstream in _task_refs([*call_args[0], *call_args[1].values(), *kwargs.values()]):
+            self.depend(upstream, ref, node)
+        return self.resolved(ref)
+
+    def attach(self, draft: TaskDraft, dag: DagDraft, node: ast.AST) -> TaskRef:
+        """Put a task into a DAG: default_args, the task_id made unique, XCom dependencies."""
+        full_id = draft.task_id
+        if draft.function is not None:  # TaskFlow: repeated calls get __1, __2 like Airflow does
+            base, suffix = full_id, 0
+            while full_id in dag.tasks:
+                suffix += 1
+                full_id = f"{base}__{suffix}"
+        elif full_id in dag.tasks:
+            self.finding("E022", f"task_id {full_id!r} is used twice in one DAG; the second is ignored", node)
+            return TaskRef(dag.index, full_id)
+        draft.task_id = full_id
+        draft.kwargs = {**dag.default_args, **draft.kwargs}
         dag.tasks[full_id] = draft
+        group_draft = dag.groups.get(draft.group) if draft.group else None
         if group_draft is not None:
             group_draft.members.append(full_id)
         ref = TaskRef(dag.index, full_id)
-        for upstream in _task_refs([*call_args[0], *call_args[1].values(), *kwargs.values()]):
+        upstreams = [*draft.call_args[0], *draft.call_args[1].values(), *draft.kwargs.values()]
+        for upstream in _task_refs(upstreams):
             if upstream != ref:
-                dag.edges.append((upstream, ref))
-        if function is not None or (operator.spec is not None and operator.spec.kind is OperatorKind.PYTHON):
+                self.depend(upstream, ref, node)
+        spec = draft.spec
+        if draft.function is not None or (spec is not None and spec.kind is OperatorKind.PYTHON):
             self.pending_callables.append((draft, dag))
         return ref
 
+    def resolved(self, ref: TaskRef | GroupRef) -> TaskRef | GroupRef:
+        """A task made without a DAG, as it is now: in the DAG that adopted it, or still detached."""
+        if isinstance(ref, TaskRef) and ref.dag < 0:
+            return self.adopted.get(ref.dag, ref)
+        return ref
+
+    def adopt(self, ref: TaskRef | GroupRef, dag_index: int) -> TaskRef | GroupRef:
+        draft = self.detached.pop(ref.dag, None) if isinstance(ref, TaskRef) and ref.dag < 0 else None
+        if draft is None:
+            return self.resolved(ref)
+        adopted = self.attach(draft, self.dags[dag_index], draft.node)
+        self.adopted[ref.dag] = adopted
+        return adopted
+
     def depend(self, upstream: Any, downstream: Any, node: ast.AST) -> None:
-        sources = _flatten_refs(upstream)
-        targets = _flatten_refs(downstream)
-        for source in sources:
-            for target in targets:
-                if source.dag == target.dag and source != target:
+        for up in _flatten_refs(upstream):
+            for down in _flatten_refs(downstream):
+                source, target = self.resolved(up), self.resolved(down)
+                if source.dag < 0 <= target.dag:
+                    source = self.adopt(source, target.dag)
+                elif target.dag < 0 <= source.dag:
+                    target = self.adopt(target, source.dag)
+                if source.dag == target.dag >= 0 and source != target:
                     self.dags[source.dag].edges.append((source, target))
 
     def make_hook(self, ref: ModuleRef, args: list[Any], kwargs: dict[str, Any]) -> HookRef | None:
@@ -1081,7 +1332,8 @@ class Interpreter:
 
     def record_sql(self, value: Any, node: ast.AST, dialect: str | None, conn_id: str | None, via: str) -> None:
         if self.hook_calls is not None:
-            self.hook_calls.append(HookSqlCall(value, getattr(node, "lineno", 1), dialect, conn_id, via))
+            line = getattr(self.here(node), "lineno", 1)
+            self.hook_calls.append(HookSqlCall(value, line, dialect, conn_id, via))
 
     # -- the end of the module ----------------------------------------------------------------
 
@@ -1109,6 +1361,8 @@ class Interpreter:
             self.hook_calls = []
             saved_dags, saved_groups = self.dag_stack, self.group_stack
             self.dag_stack, self.group_stack = [], []
+            # a callable imported from another module: the SQL it runs is located at its task
+            self.site = draft.node if function.scope.origin not in (None, self.file) else None
             try:
                 entry.returned = self.run_body(function, args, kwargs, context=True)
             except (_BudgetExceeded, RecursionError):
@@ -1116,6 +1370,7 @@ class Interpreter:
             finally:
                 entry.hook_calls = self.hook_calls
                 self.hook_calls = None
+                self.site = None
                 self.dag_stack, self.group_stack = saved_dags, saved_groups
         return parsed
 
@@ -1126,6 +1381,11 @@ class _BoundMethod:
     def __init__(self, receiver: Any, name: str) -> None:
         self.receiver = receiver
         self.name = name
+
+
+def _is_constant(value: Any) -> bool:
+    """An id the scanner knows: a string with nothing unknown or run-time in it."""
+    return isinstance(value, str) and not isinstance(value, TaintedStr | JinjaExpr)
 
 
 def _is_task_like(value: Any) -> bool:
@@ -1207,11 +1467,18 @@ def _build_cross(interpreter: Interpreter, args: list[Any], kwargs: dict[str, An
     return None
 
 
+# the decorator argument that may also be given first, by position: `@dag("orders_daily", ...)`
+DECORATOR_ID_ARGS = {"dag": "dag_id", "group": "group_id"}
+
+
 def _build_decorator(kind: str) -> Builder:
     def build(interpreter: Interpreter, args: list[Any], kwargs: dict[str, Any], _: Any, node: ast.Call) -> Any:
         if args and isinstance(args[0], FunctionRef):  # used bare: @dag applied by a call
             function = args[0]
             return FunctionRef(function.node, function.scope, kind, "task", {})
+        id_arg = DECORATOR_ID_ARGS.get(kind)
+        if args and id_arg is not None and id_arg not in kwargs:
+            kwargs = {id_arg: args[0], **kwargs}
         return DecoratorFactory(kind, "task", kwargs)
 
     return build
@@ -1330,6 +1597,38 @@ def _m_set_stream(
     return None
 
 
+def _m_as_teardown(
+    interpreter: Interpreter,
+    receiver: TaskRef,
+    name: str,
+    _a: list[Any],
+    kwargs: dict[str, Any],
+    _nodes: Any,
+    node: ast.Call,
+    _s: Any,
+) -> Any:
+    """`task.as_teardown(setups=s)` is `s >> task`; both return the task for further `>>`."""
+    if name == "as_teardown" and kwargs.get("setups") is not None:
+        interpreter.depend(kwargs["setups"], receiver, node)
+    return receiver
+
+
+def _m_loop(
+    interpreter: Interpreter,
+    receiver: FunctionRef,
+    _n: str,
+    _a: list[Any],
+    _k: dict[str, Any],
+    _no: Any,
+    node: ast.Call,
+    *_: Any,
+) -> Any:
+    """`group.loop(max_iterations=..., until=...)` (Airflow 3): the group's tasks, run repeatedly."""
+    if receiver.kind != "group":
+        return Unknown("loop")
+    return interpreter.call_function(receiver, [], {}, node)
+
+
 def _m_override(
     interpreter: Interpreter, receiver: FunctionRef, _n: str, _a: list[Any], kwargs: dict[str, Any], *_: Any
 ) -> Any:
@@ -1429,8 +1728,36 @@ def _m_path(
 
 
 def _read(interpreter: Interpreter, path: str) -> Any:
-    text = interpreter.read_file(path)
-    return FileText(text, path) if text is not None else Unknown(f"file {os.path.basename(path)}")
+    for candidate in _file_candidates(interpreter, path):
+        text = interpreter.read_file(candidate)
+        if text is not None:
+            return FileText(text, candidate)
+    return Unknown(f"file {os.path.basename(path)}")
+
+
+def _file_candidates(interpreter: Interpreter, path: str) -> Iterator[str]:
+    """Where a file a DAG opens may be in the repository: as written, next to the code, and for a
+    deployed absolute path (`/opt/airflow/dags/sql/x.sql`) by its trailing components, longest
+    first, under the code's folder and each folder above it up to the root."""
+    if isinstance(path, TaintedStr | JinjaExpr):
+        return
+    code = Path(interpreter.absolute_path)
+    root = interpreter.loader.root if interpreter.loader is not None else code.parent
+    bases = [code.parent]
+    while bases[-1] != root and root in bases[-1].parents:
+        bases.append(bases[-1].parent)
+    if os.path.isabs(path):
+        yield path
+        parts = Path(path).parts[1:]
+    else:
+        yield (root / path).as_posix()
+        parts = Path(path).parts
+    for start in range(len(parts)):
+        suffix = Path(*parts[start:])
+        for base in bases:
+            probe = base / suffix
+            if probe.is_file():
+                yield probe.as_posix()
 
 
 def _m_file(interpreter: Interpreter, receiver: FileHandle, name: str, *_: Any) -> Any:
@@ -1516,11 +1843,21 @@ def _m_ignore(*_: Any) -> Any:
     return None
 
 
+def _m_add_tasks(interpreter: Interpreter, receiver: DagRef, _n: str, args: list[Any], *_: Any) -> Any:
+    """`dag.add_task(task)`: a task made without a DAG joins this one."""
+    for ref in _flatten_refs(args):
+        interpreter.adopt(interpreter.resolved(ref), receiver.dag)
+    return None
+
+
 METHODS: dict[tuple[type, str], Method] = {
     (TaskRef, "set_upstream"): _m_set_stream,
     (TaskRef, "set_downstream"): _m_set_stream,
     (GroupRef, "set_upstream"): _m_set_stream,
     (GroupRef, "set_downstream"): _m_set_stream,
+    (TaskRef, "as_setup"): _m_as_teardown,
+    (TaskRef, "as_teardown"): _m_as_teardown,
+    (FunctionRef, "loop"): _m_loop,
     (FunctionRef, "override"): _m_override,
     (FunctionRef, "partial"): _m_function_partial,
     (FunctionRef, "expand"): _m_function_expand,
@@ -1533,6 +1870,8 @@ METHODS: dict[tuple[type, str], Method] = {
     (FileHandle, "*"): _m_file,
     (FileText, "*"): _m_file_text,
     (HookRef, "*"): _m_hook,
+    (DagRef, "add_task"): _m_add_tasks,
+    (DagRef, "add_tasks"): _m_add_tasks,
     (DagRef, "*"): _m_ignore,
     (list, "*"): _m_list,
 }
@@ -1712,7 +2051,8 @@ def parse_dag_file(
 ) -> DagFileResult:
     """Interpret one DAG module and return its DAGs (tasks and edges), without any SQL yet."""
     absolute = (root / file).as_posix()
-    interpreter = Interpreter(file, absolute, classes, config, read_file)
+    loader = ModuleLoader(root, classes, config, read_file)
+    interpreter = Interpreter(file, absolute, classes, config, read_file, loader)
     interpreter.run_module(tree)
     try:
         parsed = interpreter.analyse_callables()
@@ -1791,9 +2131,14 @@ def search_path_of(value: Any, root: Path, file: str) -> tuple[str, ...]:
     found: list[str] = []
     dag_dir = (root / file).parent
     for entry in entries:
-        if not isinstance(entry, str) or isinstance(entry, TaintedStr):
+        if not isinstance(entry, str) or isinstance(entry, JinjaExpr):
             continue
-        folder = locate_folder(entry, root, dag_dir)
+        path = str(entry)
+        if isinstance(entry, TaintedStr):  # f"{AIRFLOW_HOME}/dags/sql": the known tail, matched by suffix
+            path = re.split(rf"{PLACEHOLDER_PREFIX}\w*?__", entry)[-1]
+            if not path.startswith("/") or not path.strip("/"):
+                continue
+        folder = locate_folder(path, root, dag_dir)
         if folder is not None and folder not in found:
             found.append(folder)
     return tuple(found)
@@ -1809,9 +2154,12 @@ def locate_folder(path: str, root: Path, dag_dir: Path) -> str | None:
     except (ValueError, OSError):
         pass
     parts = Path(path).parts
+    bases = [root, dag_dir]
+    while bases[-1] != root and root in bases[-1].parents:  # and each folder between them
+        bases.append(bases[-1].parent)
     for start in range(1, len(parts)):  # /opt/airflow/include/sql -> include/sql -> sql
         suffix = Path(*parts[start:])
-        for base in (root, dag_dir):
+        for base in bases:
             probe = base / suffix
             if probe.is_dir():
                 try:

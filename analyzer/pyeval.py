@@ -34,7 +34,15 @@ class Unknown:
     def placeholder(self) -> str:
         """Identifier-like stand-in used when an unknown value is formatted into SQL text."""
         word = re.sub(r"[^A-Za-z0-9]+", "_", self.why).strip("_")[:40] or "value"
-        return f"__unresolved_{word}__"
+        return f"{PLACEHOLDER_PREFIX}{word}__"
+
+
+PLACEHOLDER_PREFIX = "__unresolved_"
+
+
+def has_placeholder(text: str) -> bool:
+    """Text with an unknown value formatted into it (even after it went through a shell split)."""
+    return isinstance(text, TaintedStr) or PLACEHOLDER_PREFIX in text
 
 
 class TaintedStr(str):
@@ -225,9 +233,11 @@ def _getenv(args: list[Any], kwargs: dict[str, Any]) -> Any:
 
 
 def _variable_get(args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """`Variable.get(key, default_var)`: the default stands in for the value set in Airflow."""
     name = args[0] if args and isinstance(args[0], str) else "variable"
-    default = kwargs.get("default_var", kwargs.get("default"))
-    return default if isinstance(default, str) else Unknown(f"Variable {name}")
+    default = args[1] if len(args) > 1 else kwargs.get("default_var", kwargs.get("default"))
+    known = isinstance(default, str | int | float | bool | list | dict) and not isinstance(default, TaintedStr)
+    return default if known else Unknown(f"Variable {name}")
 
 
 def _param(args: list[Any], kwargs: dict[str, Any]) -> Any:

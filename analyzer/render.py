@@ -1618,7 +1618,7 @@ def render_sql(
     """
     text = source.text
     if not any(markup in text for markup in _TEMPLATE_MARKUP):
-        return RenderedSql(text=text)
+        return RenderedSql(text=bind_placeholders(text))
 
     recorder = _Recorder()
     failure: tuple[str, str, int] | None = None
@@ -1652,13 +1652,43 @@ def render_sql(
         findings.append(scan_error(code, message, source.file, file_line(line)))
         rendered = ""
     return RenderedSql(
-        text=rendered,
+        text=bind_placeholders(rendered),
         time_variables=tuple(sorted(recorder.time_variables)),
         lookback_days=tuple(sorted(recorder.lookback_days)),
         params_used=tuple(sorted(recorder.params_used)),
         findings=tuple(sorted(findings, key=Finding.sort_key)),
         markers=dict(sorted(recorder.markers.items())) if failure is None else {},
     )
+
+
+# DB-API parameter markers that the database driver fills in, outside quotes and comments:
+# pyformat `%(name)s` and format `%s` (psycopg2, snowflake-connector, mysqlclient, pyhive)
+_DBAPI_MARKERS = re.compile(
+    r"""(?P<skip>'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/)"""
+    r"|%\((?P<name>\w+)\)s|(?<![\w%)])%s(?!\w)",
+    re.DOTALL,
+)
+
+
+def bind_placeholders(sql: str) -> str:
+    """DB-API parameter markers as SQL parameters every dialect parses (`:name`, `?`).
+
+    Airflow passes `parameters=` to the driver, which substitutes `%(name)s` and `%s`; only a few
+    dialects read those markers, so `WHERE id = %(id)s` becomes `WHERE id = :id`.
+
+    >>> bind_placeholders("SELECT '%s' FROM t WHERE a = %(a)s AND b = %s")
+    "SELECT '%s' FROM t WHERE a = :a AND b = ?"
+    """
+    if "%" not in sql:
+        return sql
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("skip"):
+            return match.group("skip")
+        name = match.group("name")
+        return f":{name}" if name else "?"
+
+    return _DBAPI_MARKERS.sub(replace, sql)
 
 
 def _generate_bounded(template: Template, context: Mapping[str, Any]) -> str:

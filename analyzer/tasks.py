@@ -21,7 +21,7 @@ from .dags import HookSqlCall, ParsedTask, Scope
 from .errors import scan_error
 from .models import Dag, Finding, SqlOrigin, SqlSource, Task
 from .operators import OperatorKind, OperatorSpec, dialect_from_conn_name
-from .pyeval import FileText, JinjaExpr, TaintedStr, Unknown
+from .pyeval import FileText, JinjaExpr, TaintedStr, Unknown, has_placeholder
 
 ReadText = Callable[[str], str | None]  # root-relative path -> text (None: unreadable, reported)
 
@@ -137,6 +137,8 @@ def sources_from_value(
         if rel is None:
             return [], [], f"SQL read from {value.path}, outside the repository"
         return [SqlSource(SqlOrigin.FILE, value.text, rel, 1, reference=rel, via=via)], [], ""
+    if isinstance(value, JinjaExpr):  # the whole statement is a value known only at run time
+        return [], [], f"the SQL is a run-time value ({value})"
     if isinstance(value, str):
         text = str(value)
         stripped = text.strip()
@@ -164,8 +166,11 @@ def _file_source(
     reference: str, context: ExtractContext, via: str, node: ast.AST | None
 ) -> tuple[list[SqlSource], list[Finding], str]:
     task = context.task
-    resolved = resolve_template_file(reference, context.dag, context.root)
     line = getattr(node, "lineno", task.line) or task.line
+    if has_placeholder(reference):  # part of the path is known only at run time: not "missing"
+        reason = f"the SQL file path {reference!r} is not a constant the scanner can resolve"
+        return [], [scan_error("E031", f"task {task.task_id!r}: {reason}", task.file, line)], reason
+    resolved = resolve_template_file(reference, context.dag, context.root)
     if resolved is None:
         message = f"task {task.task_id!r} refers to {reference!r}, not in template_searchpath or the DAG folder"
         return [], [scan_error("E011", message, task.file, line)], f"SQL file {reference!r} not found"
@@ -235,7 +240,11 @@ def _extract_bash(spec: OperatorSpec, context: ExtractContext) -> Extracted:
         sources.extend(replace(s, origin=SqlOrigin.BASH) for s in more)
         findings.extend(problems)
     if not sources and not facts.sql:
-        reason = "runs `airflow dags backfill`" if facts.backfill else "runs a shell command with no SQL client"
+        reason = (
+            "runs `airflow dags backfill`"
+            if facts.backfill
+            else "; ".join(facts.tools) or "runs a shell command with no SQL client"
+        )
         return Extracted(opaque_reason=reason, bash_command=text, findings=tuple(findings))
     dialect = facts.sql[0].dialect if facts.sql else None
     return Extracted(tuple(sources), "", "", dialect, "operator" if dialect else "none", text, tuple(findings))
@@ -254,17 +263,24 @@ def _extract_callable(spec: OperatorSpec, context: ExtractContext) -> Extracted:
     dialect: str | None = None
     dialect_source = "none"
     conn_ids: list[str] = []
+    findings: list[Finding] = []
     for call in parsed.hook_calls:
         node = ast.Constant(value=None, lineno=call.line, col_offset=0)
-        more, _, reason = sources_from_value(call.value, node, context, (".sql", ".hql"), call.via, SqlOrigin.CALLABLE)
+        more, found, reason = sources_from_value(
+            call.value, node, context, (".sql", ".hql"), call.via, SqlOrigin.CALLABLE
+        )
         sources.extend(more)
         reasons.extend([f"{call.via}: {reason}"] if reason else [])
+        if reason and not found:  # the SQL a hook runs is built at run time
+            message = f"task {context.task.task_id!r}: {call.via}: {reason}"
+            found = [scan_error("E031", message, context.task.file, call.line)]
+        findings.extend(found)
         dialect, dialect_source = _hook_dialect(call, dialect, dialect_source)
         conn_ids.extend([call.conn_id] if call.conn_id else [])
     if not parsed.hook_calls:
         return Extracted(opaque_reason=f"the Python callable {function.node.name}() runs no SQL the scanner can see")
     missing = "; ".join(reasons) if not sources else ""
-    return Extracted(tuple(sources), missing, "", dialect, dialect_source)
+    return Extracted(tuple(sources), missing, "", dialect, dialect_source, findings=tuple(findings))
 
 
 def _hook_dialect(call: HookSqlCall, current: str | None, source: str) -> tuple[str | None, str]:
