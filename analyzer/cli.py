@@ -5,6 +5,7 @@ Exit codes: 0 the command ran; 1 a `--fail-on` threshold was crossed; 2 bad usag
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ from generators.flink import GENERATED, catalog_for, statuses
 from generators.flink import generate as generate_jobs
 from generators.output import write_atomically, write_outputs
 from generators.schema import load_schema_file
+from generators.validate import FlinkPlanner, PlannerUnavailable, Validation, connector_jars_in, validate_folder
 
 from . import __version__
 from .contract import dumps, summary_of
@@ -223,6 +225,50 @@ def generate(
         if result.status != GENERATED:
             console.print(f"  {result.status:9} {result.job_id}: {result.reason}", markup=False)
     console.print(f"\nwrote {len(files)} files to {out}")
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="a `kappa generate` output folder")],
+    connector_jars: Annotated[
+        Path | None, typer.Option("--connector-jars", help="folder of connector jars: real factories, no stand-ins")
+    ] = None,
+) -> None:
+    """Plan every generated job in the real Flink 2.3 planner (one JVM; nothing is submitted)."""
+    if not (path / "jobs").is_dir():
+        error_console.print(f"kappa validate: {path} has no jobs/ folder; run `kappa generate` first")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        jars = connector_jars_in(connector_jars) if connector_jars is not None else []
+        with FlinkPlanner(jars) as planner:
+            results = validate_folder(path, planner)
+    except (PlannerUnavailable, KappaError) as error:
+        error_console.print(f"kappa validate: {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+    for result in results:
+        console.print(f"{result.status:7} {result.job_path}: {result.message}", markup=False)
+        for finding in result.findings:
+            console.print(
+                f"  {path / finding.file}:{finding.line}:{finding.col} {finding.code} {finding.message}", markup=False
+            )
+    record_validation(path / "analysis.json", results)
+    passed = sum(1 for r in results if r.status == "passed")
+    console.print(f"\n{passed}/{len(results)} jobs pass the Flink planner")
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(EXIT_THRESHOLD)
+
+
+def record_validation(document_path: Path, results: list[Validation]) -> None:
+    """Write each job's planner verdict into the analysis.json beside the jobs."""
+    if not document_path.is_file():
+        return
+    document = json.loads(document_path.read_text(encoding="utf-8"))
+    verdicts = {r.job_path: {"status": r.status, "message": r.message} for r in results}
+    for job in document.get("jobs", []):
+        generated = job.get("generated") or {}
+        if generated.get("path") in verdicts:
+            job["validation"] = verdicts[generated["path"]]
+    write_atomically(document_path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def version_callback(value: bool) -> None:

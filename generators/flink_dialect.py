@@ -18,6 +18,21 @@ rejects it rather than computing something else) and recorded with `Generator.un
 What the generator cannot know from the syntax tree alone, because sqlglot parses two sources'
 different meanings into one node, `to_flink` settles from the source dialect first
 (`SOURCE_REWRITES`): BigQuery's 0-based `WITH OFFSET`, and what `EXTRACT(DOW ...)` counts from.
+
+The dialect reads Flink SQL too, whole job files included (`kappa generate` writes them; every
+statement must parse back): `SET 'key' = 'value'`; CREATE [TEMPORARY] TABLE with computed
+columns, `WATERMARK FOR ts AS ...` (a WatermarkColumnConstraint), `PRIMARY KEY (...) NOT
+ENFORCED`, the WITH options as properties and `LIKE t (EXCLUDING OPTIONS)`; INSERT ... ON
+CONFLICT; `JOIN t FOR SYSTEM_TIME AS OF ...`; and `EXECUTE STATEMENT SET BEGIN ...; END`, a
+`StatementSet` holding its parsed INSERTs. Written back they parse to the same tree:
+
+    >>> job = "SET 'a' = 'b'; EXECUTE STATEMENT SET BEGIN INSERT INTO t SELECT 1; END;"
+    >>> [type(statement).__name__ for statement in sqlglot.parse(job, read="flink")]
+    ['Set', 'StatementSet']
+
+Read from Flink, a type without its parameters keeps Flink's default (TIMESTAMP is
+TIMESTAMP(6), DECIMAL is DECIMAL(10, 0)), and a name Flink has no function for (BOOL_OR) is a
+user-defined function, written back as it is.
 """
 
 from __future__ import annotations
@@ -28,7 +43,12 @@ from typing import Any, ClassVar
 
 import sqlglot
 from sqlglot import TokenType, exp, generator, parser, tokens, transforms
-from sqlglot.dialects.dialect import Dialect, NormalizationStrategy, build_formatted_time
+from sqlglot.dialects.dialect import (
+    Dialect,
+    NormalizationStrategy,
+    build_default_decimal_type,
+    build_formatted_time,
+)
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.helper import find_new_name, seq_get
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -39,6 +59,7 @@ __all__ = [
     "SOURCE_REWRITES",
     "Flink",
     "FlinkGenerator",
+    "StatementSet",
     "java_to_strftime",
     "strftime_to_java",
     "to_flink",
@@ -364,6 +385,9 @@ def _interval_arith_sql(self: generator.Generator, expression: exp.Add | exp.Sub
     So does `date - 1` (Postgres, Snowflake, Spark: days) when the date is known to be one
     (CURRENT_DATE, a DATE literal or cast) and the other side is an integer literal.
     """
+    if expression.find_ancestor(exp.WatermarkColumnConstraint):
+        # `WATERMARK FOR ts AS ts - INTERVAL '5' SECOND`, Flink's own spelling, stays as it is
+        return self.binary(expression, "+" if isinstance(expression, exp.Add) else "-")
     left, right = expression.this, expression.expression
     if isinstance(left, exp.Interval) and isinstance(expression, exp.Add):
         left, right = right, left
@@ -416,6 +440,57 @@ def _trunc_sql(self: generator.Generator, expression: exp.Expr) -> str:
 def _count_if_sql(self: generator.Generator, expression: exp.CountIf) -> str:
     count = exp.Count(this=exp.Star())
     return self.sql(exp.Filter(this=count, expression=exp.Where(this=expression.this)))
+
+
+def _bool_agg(expression: exp.LogicalOr | exp.LogicalAnd) -> exp.Max | exp.Min:
+    """BOOL_OR(x) -> MAX(CASE WHEN x THEN 1 WHEN NOT x THEN 0 END), BOOL_AND(x) -> MIN(...): `= 1` makes it a BOOLEAN.
+
+    A NULL `x` stays NULL inside the CASE, so MAX/MIN skip it as BOOL_OR/BOOL_AND do (BOOL_AND of
+    TRUE and NULL is TRUE), and a group of only NULLs (or no rows) gives NULL = 1, NULL, as in the
+    source. (`ELSE 0` would count a NULL as FALSE.)
+    """
+    flag = exp.Case(
+        ifs=[
+            exp.If(this=expression.this.copy(), true=exp.Literal.number(1)),
+            exp.If(this=exp.not_(expression.this.copy()), true=exp.Literal.number(0)),
+        ]
+    )
+    return exp.Max(this=flag) if isinstance(expression, exp.LogicalOr) else exp.Min(this=flag)
+
+
+def _bool_agg_test(aggregate: exp.Expr, parent: exp.Expr | None) -> exp.Expr:
+    """`aggregate = 1`, parenthesized where an operator around it would bind to the `1`."""
+    test: exp.Expr = exp.EQ(this=aggregate, expression=exp.Literal.number(1))
+    if isinstance(parent, (exp.Binary, exp.Neg, exp.BitwiseNot)) and not isinstance(parent, exp.Connector):
+        test = exp.paren(test, copy=False)
+    return test
+
+
+def _bool_aggs(expression: exp.Expr) -> exp.Expr:
+    """Every BOOL_OR / BOOL_AND (LOGICAL_OR, BOOLOR_AGG ...) as a MAX / MIN test (`_bool_agg`).
+
+    The `= 1` goes after the whole call, FILTER (WHERE ...) and OVER (...) included, so the
+    replacement is made on the tree rather than as the function's text.
+    """
+    for node in list(expression.find_all(exp.LogicalOr, exp.LogicalAnd)):
+        if not isinstance(node, (exp.LogicalOr, exp.LogicalAnd)):
+            continue
+        call: exp.Expr = node
+        while isinstance(call.parent, (exp.Filter, exp.Window)) and call.arg_key == "this":
+            call = call.parent
+        parent = call.parent
+        aggregate = _bool_agg(node)
+        if call is node:
+            node.replace(_bool_agg_test(aggregate, parent))
+        else:
+            node.replace(aggregate)
+            call.replace(_bool_agg_test(call.copy(), parent))
+    return expression
+
+
+def _bool_agg_sql(self: generator.Generator, expression: exp.LogicalOr | exp.LogicalAnd) -> str:
+    """A BOOL_OR / BOOL_AND outside a SELECT (a lone expression); in one, `_bool_aggs` rewrote it."""
+    return self.sql(_bool_agg_test(_bool_agg(expression), expression.parent))
 
 
 def _approx_distinct_sql(self: generator.Generator, expression: exp.ApproxDistinct) -> str:
@@ -880,6 +955,7 @@ def _select_sql(self: generator.Generator, expression: exp.Select) -> str:
             _flatten_to_unnest,
             _explode_projection_to_unnest,
             _unnest_joins,
+            _bool_aggs,
         ]
     )(self, expression)
 
@@ -902,6 +978,37 @@ def _build_to_date(args: list[exp.Expr], dialect: Dialect) -> exp.Expr:
 
 
 _EXPLODE = "explode() outside LATERAL VIEW (or with other explodes) has no Flink form; use CROSS JOIN UNNEST"
+
+# Aggregates Flink does not have (BOOL_OR, LOGICAL_AND ...): in Flink SQL such a name can only be a
+# user-defined function, so the Flink parser reads it as one and writes it back unchanged. Written
+# *to* Flink from another dialect they are translated (`_bool_aggs`).
+_NOT_FLINK_FUNCTIONS = (*exp.LogicalOr.sql_names(), *exp.LogicalAnd.sql_names())
+
+
+def _default_precision(precision: int) -> Callable[[exp.DataType], exp.DataType]:
+    """Flink's bare TIMESTAMP and TIMESTAMP_LTZ are TIMESTAMP(6) and TIMESTAMP_LTZ(6); the
+    generator writes a precision-less timestamp (another dialect's) as TIMESTAMP(3)."""
+
+    def _convert(data_type: exp.DataType) -> exp.DataType:
+        if not data_type.expressions:
+            data_type.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(precision))])
+        return data_type
+
+    return _convert
+
+
+def _user_function(name: str) -> Callable[[list[exp.Expr]], exp.Expr]:
+    return lambda args: exp.Anonymous(this=name, expressions=args)
+
+
+class StatementSet(exp.Expression):
+    """`EXECUTE STATEMENT SET BEGIN INSERT ...; INSERT ...; END`: INSERTs Flink plans as one job.
+
+    `expressions` holds the parsed INSERT statements. The SQL client's older spelling,
+    `BEGIN STATEMENT SET; ...; END`, parses to the same node and is written the EXECUTE way.
+    """
+
+    arg_types: ClassVar[dict[str, bool]] = {"expressions": True}
 
 
 class FlinkGenerator(generator.Generator):
@@ -994,6 +1101,8 @@ class FlinkGenerator(generator.Generator):
         exp.JSONExtract: _json_query_sql,
         exp.JSONExtractScalar: _json_value_sql,
         exp.Length: lambda self, e: self.func("CHAR_LENGTH", e.this),
+        exp.LogicalAnd: _bool_agg_sql,
+        exp.LogicalOr: _bool_agg_sql,
         exp.MD5Digest: _unsupported("MD5 returning BYTES: Flink's MD5 returns a hex STRING (wrap it in TO_HEX?)"),
         exp.RegexpExtract: _regexp_extract_sql,
         exp.RegexpILike: _regexp_like_sql,
@@ -1021,6 +1130,8 @@ class FlinkGenerator(generator.Generator):
         exp.UnixToStr: _unix_to_str_sql,
         exp.UnixToTime: _unix_to_time_sql,
         exp.WeekOfYear: lambda self, e: self.func("WEEK", e.this),
+        # not one of sqlglot's classes, so its `_sql` method is not found by name
+        StatementSet: lambda self, e: self.statementset_sql(e),
         # no Flink equivalent: written as they are and reported (G501)
         exp.AnyValue: _unsupported("ANY_VALUE has no Flink equivalent"),
         exp.ApproxQuantile: _unsupported("APPROX_QUANTILE has no Flink equivalent"),
@@ -1036,8 +1147,6 @@ class FlinkGenerator(generator.Generator):
         exp.GenerateDateArray: _unsupported("GENERATE_DATE_ARRAY has no Flink equivalent"),
         exp.GenerateSeries: _unsupported("GENERATE_SERIES has no Flink equivalent"),
         exp.LastDay: _unsupported("LAST_DAY has no Flink equivalent"),
-        exp.LogicalAnd: _unsupported("BOOL_AND / LOGICAL_AND has no Flink equivalent"),
-        exp.LogicalOr: _unsupported("BOOL_OR / LOGICAL_OR has no Flink equivalent"),
         exp.Median: _unsupported("MEDIAN has no Flink equivalent"),
         exp.PercentileCont: _unsupported("PERCENTILE_CONT has no Flink equivalent (PERCENTILE differs)"),
         exp.PercentileDisc: _unsupported("PERCENTILE_DISC has no Flink equivalent"),
@@ -1198,6 +1307,47 @@ class FlinkGenerator(generator.Generator):
             items.append(f"{self.sql(exp.Literal.string(key_text))} = {self.sql(exp.Literal.string(value_text))}")
         return f"SET {', '.join(items)}"
 
+    def statementset_sql(self, expression: StatementSet) -> str:
+        sep = self.sep()
+        body = "".join(f"{self.sql(statement)};{sep}" for statement in expression.expressions)
+        return f"EXECUTE STATEMENT SET{sep}BEGIN{sep}{body}END"
+
+    def property_sql(self, expression: exp.Property) -> str:
+        """A table option, `'connector' = 'kafka'`: Flink's WITH (...) takes string keys and values."""
+        if type(expression) is not exp.Property:
+            return super().property_sql(expression)
+        this, value = expression.this, expression.args.get("value")
+        key = this.sql() if isinstance(this, exp.Dot) else expression.name
+        if isinstance(value, exp.Boolean):
+            value = exp.Literal.string(self.sql(value).lower())
+        elif isinstance(value, (exp.Literal, exp.Var, exp.Identifier)):
+            value = exp.Literal.string(value.name)
+        else:
+            self.unsupported(f"table option {key}: Flink option values are string literals")
+        return f"{self.sql(exp.Literal.string(key))} = {self.sql(value)}"
+
+    def properties_sql(self, expression: exp.Properties) -> str:
+        """Flink writes `LIKE source (options)` after WITH (...), the other way round from sqlglot."""
+        likes = [p for p in expression.expressions if isinstance(p, exp.LikeProperty)]
+        if not likes:
+            return super().properties_sql(expression)
+        others = exp.Properties(expressions=[p for p in expression.expressions if not isinstance(p, exp.LikeProperty)])
+        others.parent = expression.parent
+        head = super().properties_sql(others) if others.expressions else ""
+        like = " ".join(self.sql(p) for p in likes)
+        return f"{head}{self.sep()}{like}" if head else like
+
+    def likeproperty_sql(self, expression: exp.LikeProperty) -> str:
+        options = " ".join(f"{option.name} {self.sql(option, 'value')}" for option in expression.expressions)
+        return f"LIKE {self.sql(expression, 'this')}" + (f" ({options})" if options else "")
+
+    def version_sql(self, expression: exp.Version) -> str:
+        """`FOR SYSTEM_TIME AS OF ts` (sqlglot calls it TIMESTAMP): a temporal join or time travel."""
+        if expression.name.upper() in {"TIMESTAMP", "SYSTEM_TIME"} and expression.text("kind") == "AS OF":
+            return f"FOR SYSTEM_TIME AS OF {self.sql(expression, 'expression')}"
+        self.unsupported(f"FOR {expression.name} {expression.text('kind')} has no Flink equivalent")
+        return super().version_sql(expression)
+
     def anonymous_sql(self, expression: exp.Anonymous) -> str:
         transform = ANONYMOUS.get(expression.name.upper())
         return transform(self, expression) if transform else super().anonymous_sql(expression)
@@ -1286,6 +1436,8 @@ class Flink(Dialect):
             "STRING": TokenType.TEXT,
             "TIMESTAMP_LTZ": TokenType.TIMESTAMPLTZ,
         }
+        # EXECUTE STATEMENT SET BEGIN ... END is parsed, not swallowed as a command's text
+        COMMANDS: ClassVar[set[TokenType]] = tokens.Tokenizer.COMMANDS - {TokenType.EXECUTE}
 
     class Parser(parser.Parser):
         # Flink 2.3: INSERT ... ON CONFLICT DO NOTHING | DO DEDUPLICATE | DO ERROR
@@ -1304,7 +1456,81 @@ class Flink(Dialect):
             "TIMESTAMPDIFF": _build_timestampdiff,
             "TO_DATE": _build_to_date,
             "TO_TIMESTAMP": build_formatted_time(exp.StrToTime, "flink"),
+            **{name: _user_function(name) for name in _NOT_FLINK_FUNCTIONS},
         }
+        STATEMENT_PARSERS: ClassVar[dict[TokenType, Callable[..., exp.Expr]]] = {
+            **parser.Parser.STATEMENT_PARSERS,
+            TokenType.BEGIN: lambda self: self._parse_begin(),
+            TokenType.EXECUTE: lambda self: self._parse_execute(),
+        }
+        # WATERMARK FOR ts AS ts - INTERVAL '5' SECOND, among the columns of CREATE TABLE
+        CONSTRAINT_PARSERS: ClassVar[dict[str, Callable[..., exp.Expr]]] = {
+            **parser.Parser.CONSTRAINT_PARSERS,
+            "WATERMARK": lambda self: self.expression(
+                exp.WatermarkColumnConstraint(
+                    this=self._match(TokenType.FOR) and self._parse_column(),
+                    expression=self._match(TokenType.ALIAS) and self._parse_disjunction(),
+                )
+            ),
+        }
+        SCHEMA_UNNAMED_CONSTRAINTS: ClassVar[set[str]] = {*parser.Parser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
+        # Flink's defaults for a type written without its parameters, kept when written back
+        TYPE_CONVERTERS: ClassVar[dict[exp.DType, Callable[[exp.DataType], exp.DataType]]] = {
+            exp.DType.DECIMAL: build_default_decimal_type(precision=10, scale=0),
+            exp.DType.TIMESTAMP: _default_precision(6),
+            exp.DType.TIMESTAMPLTZ: _default_precision(6),
+        }
+
+        def _parse_execute(self) -> exp.Expr:
+            start = self._prev
+            if self._match_text_seq("STATEMENT", "SET", "BEGIN"):
+                return self._parse_statement_set()
+            if self._curr.token_type == TokenType.INSERT:
+                # EXECUTE INSERT INTO ... runs the INSERT, as INSERT INTO ... alone does
+                insert = self._parse_statement()
+                if insert is not None:
+                    return insert
+            # EXECUTE PLAN '...'
+            return self._parse_as_command(start)
+
+        def _parse_begin(self) -> exp.Expr:
+            if self._match_text_seq("STATEMENT", "SET"):
+                return self._parse_statement_set()
+            return self._parse_transaction()
+
+        def _parse_statement_set(self) -> StatementSet:
+            """The INSERTs up to END. sqlglot splits the text at every `;` before parsing, so
+            the INSERTs are the chunks that follow (the first shares the EXECUTE ... BEGIN one)."""
+            statements: list[exp.Expr] = []
+            while not self._match(TokenType.END):
+                while self._match(TokenType.SEMICOLON):  # a `;` that carried a comment
+                    pass
+                if self._curr:
+                    statement = self._parse_statement()
+                    if not isinstance(statement, exp.Insert):
+                        self.raise_error("A statement set holds only INSERT statements")
+                    if statement is not None:
+                        statements.append(statement)
+                    if self._curr:
+                        self.raise_error("Invalid expression / Unexpected token")
+                        break
+                if self._chunk_index >= len(self._chunks):
+                    self.raise_error("Expecting END to close the statement set")
+                    break
+                self._advance_chunk()
+            return self.expression(StatementSet(expressions=statements))
+
+        def _parse_create_like(self) -> exp.LikeProperty | None:
+            """`LIKE source [(EXCLUDING OPTIONS INCLUDING WATERMARKS ...)]`."""
+            table = self._parse_table_parts(schema=True)
+            options: list[exp.Expr] = []
+            if self._match(TokenType.L_PAREN):
+                while self._match_texts(("INCLUDING", "EXCLUDING", "OVERWRITING")):
+                    kind = self._prev.text.upper()
+                    option = self._parse_var(any_token=True)
+                    options.append(exp.Property(this=kind, value=exp.var(option.name.upper() if option else "")))
+                self._match_r_paren()
+            return self.expression(exp.LikeProperty(this=table, expressions=options))
 
     Generator = FlinkGenerator
 
