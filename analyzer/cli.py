@@ -25,7 +25,7 @@ from generators.validate import FlinkPlanner, PlannerUnavailable, Validation, co
 
 from . import __version__
 from .contract import dumps, summary_of
-from .errors import SCAN_ERRORS, KappaError
+from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, KappaError
 from .models import Analysis, Finding
 from .pipeline import scan as run_scan
 from .resources import render_template
@@ -160,7 +160,8 @@ def _scan_with_progress(path: Path, config: Path | None) -> Analysis:
 def catalog() -> list[tuple[str, str, str]]:
     """(code, name, summary) of every finding kappa can report: scan errors, then the rules."""
     scan_errors = [(code, name, summary + ".") for code, (name, summary) in SCAN_ERRORS.items()]
-    return [*scan_errors, *((rule.code, rule.name, rule.summary()) for rule in RULES)]
+    outputs = [(code, name, summary + ".") for code, (name, summary) in OUTPUT_FINDINGS.items()]
+    return [*scan_errors, *((rule.code, rule.name, rule.summary()) for rule in RULES), *outputs]
 
 
 @app.command()
@@ -181,10 +182,11 @@ def rules(
         console.print(f"[bold]{rule.code} {rule.name}[/bold] ({kind})\n")
         console.print(rule.documentation(), markup=False)
         return
-    if wanted in SCAN_ERRORS:
-        name, summary = SCAN_ERRORS[wanted]
-        console.print(f"[bold]{wanted} {name}[/bold] (scan error)\n\n{summary}.")
-        return
+    for catalogue, kind in ((SCAN_ERRORS, "scan error"), (OUTPUT_FINDINGS, "generation / validation")):
+        if wanted in catalogue:
+            name, summary = catalogue[wanted]
+            console.print(f"[bold]{wanted} {name}[/bold] ({kind})\n\n{summary}.")
+            return
     error_console.print(f"kappa rules: unknown rule {code!r}; `kappa rules` lists them")
     raise typer.Exit(EXIT_USAGE)
 

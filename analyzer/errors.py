@@ -53,6 +53,17 @@ SCAN_ERRORS: dict[str, tuple[str, str]] = {
 }
 
 
+# code -> (name, summary) of what generation (G5xx) and validation (V6xx) report
+OUTPUT_FINDINGS: dict[str, tuple[str, str]] = {
+    "G501": ("unsupported-construct", "a construct with no Flink equivalent; the job stays manual, with a draft"),
+    "G502": ("unknown-column-type", "a column's type is unknown; declare it in a schema file"),
+    "V601": ("planner-rejected", "the Flink planner rejects the generated job"),
+    "V602": ("result-mismatch", "the streaming result differs from the batch result on the same data"),
+    "V603": ("classification-mismatch", "the planner's operators or changelog disagree with the job's class"),
+    "V604": ("connector-misconfigured", "a connector lacks a required option or primary key"),
+}
+
+
 def scan_error(code: str, message: str, file: str, line: int = 1, col: int = 1) -> Finding:
     """Build a scan-error finding; the name comes from the catalogue."""
     name, _ = SCAN_ERRORS[code]

@@ -305,7 +305,6 @@ class JobAssembly:
 
     job: Job
     config: GenerateConfig
-    statements: list[StreamStatement] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     todos: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -52,7 +52,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from analyzer.errors import KappaError
+from analyzer.errors import OUTPUT_FINDINGS, KappaError
 from analyzer.models import Finding
 
 from .connectors import CONNECTORS, ChangelogMode, Connector, check_options
@@ -78,11 +78,7 @@ __all__ = [
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
 # code -> name; codes never change meaning (V602 result-mismatch belongs to `verify`)
-CODES: dict[str, str] = {
-    "V601": "planner-rejected",
-    "V603": "classification-mismatch",
-    "V604": "connector-misconfigured",
-}
+CODES: dict[str, str] = {code: OUTPUT_FINDINGS[code][0] for code in ("V601", "V603", "V604")}
 
 # Operators whose state is the job's own logic, what `Class: stateful` promises. A temporal
 # join's versioned table, ChangelogNormalize (a source artefact) and the sink's upsert
