@@ -20,7 +20,8 @@ class C412PartitionOverwrite(EvidenceRule):
 
     **Anti-pattern**: `INSERT OVERWRITE TABLE t PARTITION (dt='{{ ds }}') SELECT ...`, Databricks
     `REPLACE WHERE dt = '{{ ds }}'`, or `DELETE ... WHERE dt = '{{ ds }}'` then `INSERT`, so that
-    a re-run of the day replaces its rows instead of adding them twice.
+    a re-run of the day replaces its rows instead of adding them twice. An overwrite that no run
+    date bounds (`PARTITION (dt)` over all history, `PARTITION (kind='x')`) is a full rewrite (C416).
     **Streaming equivalent**: when only the current interval is written, each row is written once:
     `INSERT INTO` an append sink partitioned by the event date (with a key for idempotence).
     """
@@ -31,9 +32,11 @@ class C412PartitionOverwrite(EvidenceRule):
         if rewrites_past_rows(facts):
             return  # C414 covers overwrites that reach back
         for index, (statement, analysis) in enumerate(facts.statements):
-            overwrite = analysis.kind == "insert_overwrite" and bool(analysis.partition_spec or analysis.predicates)
-            # DELETE of the run's slice, then INSERT: the same idempotent load, written by hand
+            # the written slice must be tied to the run: a dynamic `PARTITION (dt)` fed by all
+            # history, or a constant partition rebuilt from scratch, is a full rewrite (C416)
             window = write_window(facts, statement, analysis)
+            overwrite = analysis.kind == "insert_overwrite" and window is not None
+            # DELETE of the run's slice, then INSERT: the same idempotent load, written by hand
             cleared = replaced_by_insert(facts, index) and window is not None
             if overwrite or cleared:
                 columns = ", ".join(c for c, _ in analysis.partition_spec) or ", ".join(

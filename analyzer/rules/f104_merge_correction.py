@@ -24,7 +24,9 @@ class F104MergeCorrection(Rule):
     **Anti-pattern**: `MERGE INTO t USING corrections s ON t.id = s.id WHEN MATCHED THEN UPDATE ...`
     (or `INSERT ... ON CONFLICT DO UPDATE`), run after the batch that produced `t`: only existing
     rows change (no new rows arrive), the source is a feed of corrections, or another job
-    produces `t` (not one that runs after it: that one patches this job's output).
+    produces `t` from other tables (not one that runs after it: that one patches this job's
+    output; not a job that only creates the table or seeds it with VALUES). A MERGE whose
+    only action is `WHEN NOT MATCHED THEN INSERT` adds the rows not there yet and changes none.
     **Streaming equivalent**: corrections are ordinary change events on the log; the job that
     produces the table consumes them and updates its upsert sink by key.
     """
@@ -37,13 +39,17 @@ class F104MergeCorrection(Rule):
             if analysis.kind != "merge" and not upsert:
                 continue
             actions = set(analysis.merge_actions)
+            if actions == {"insert"}:
+                continue  # WHEN NOT MATCHED THEN INSERT alone only adds rows: nothing is corrected
             target = analysis.target or "the target"
             reasons = []
             if actions and "insert" not in actions:  # a MERGE with no WHEN NOT MATCHED
                 reasons.append("it only updates or deletes existing rows")
             if any(names_corrections(table) for table in analysis.reads):
                 reasons.append("its source is a corrections feed")
-            producers = facts.prior_producers(target)
+            # a job that reads no table (CREATE TABLE IF NOT EXISTS, a seed INSERT ... VALUES)
+            # creates the table or seeds it: it wrote no rows that a MERGE would correct
+            producers = [job for job in facts.prior_producers(target) if facts.lineage.reads_of(job)]
             if producers:
                 reasons.append(f"{', '.join(producers)} produces {target}")
             if reasons:
