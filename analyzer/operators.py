@@ -9,7 +9,7 @@ never guesses what an unknown class does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -28,6 +28,18 @@ class OperatorSpec:
     dialect: str | None = None  # fixed by the operator; None: decided by the connection
     conn_args: tuple[str, ...] = ("conn_id",)
     template_ext: tuple[str, ...] = (".sql",)
+    # where the operator, not the SQL, names the table a SELECT is written to (BigQuery jobs)
+    destination: Destination | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    table_arg: str  # a "project.dataset.table[$partition]" string or a {projectId, datasetId, tableId} dict
+    disposition_arg: str  # WRITE_TRUNCATE replaces the table (or the $partition); else rows are appended
+
+
+BIGQUERY_JOB_DESTINATION = Destination("configuration.query.destinationTable", "configuration.query.writeDisposition")
+BIGQUERY_QUERY_DESTINATION = Destination("destination_dataset_table", "write_disposition")
 
 
 def sql(
@@ -78,11 +90,20 @@ OPERATORS: dict[str, OperatorSpec] = {
     "SnowflakeCheckOperator": sql("sql", dialect="snowflake", conn=("snowflake_conn_id",)),
     "SnowflakeValueCheckOperator": sql("sql", dialect="snowflake", conn=("snowflake_conn_id",)),
     # BigQuery
-    "BigQueryInsertJobOperator": sql("configuration.query.query", dialect="bigquery", conn=("gcp_conn_id",)),
-    "BigQueryExecuteQueryOperator": sql("sql", dialect="bigquery", conn=("gcp_conn_id", "bigquery_conn_id")),
+    "BigQueryInsertJobOperator": replace(
+        sql("configuration.query.query", dialect="bigquery", conn=("gcp_conn_id",)),
+        destination=BIGQUERY_JOB_DESTINATION,
+    ),
+    "BigQueryExecuteQueryOperator": replace(
+        sql("sql", dialect="bigquery", conn=("gcp_conn_id", "bigquery_conn_id")),
+        destination=BIGQUERY_QUERY_DESTINATION,
+    ),
     "BigQueryCheckOperator": sql("sql", dialect="bigquery", conn=("gcp_conn_id",)),
     "BigQueryValueCheckOperator": sql("sql", dialect="bigquery", conn=("gcp_conn_id",)),
-    "BigQueryOperator": sql("sql", "bql", dialect="bigquery", conn=("gcp_conn_id", "bigquery_conn_id")),  # 1.x
+    "BigQueryOperator": replace(  # Airflow 1.x
+        sql("sql", "bql", dialect="bigquery", conn=("gcp_conn_id", "bigquery_conn_id")),
+        destination=BIGQUERY_QUERY_DESTINATION,
+    ),
     # Hive, Spark, Databricks
     "HiveOperator": sql("hql", dialect="hive", conn=("hive_cli_conn_id",), ext=(".hql", ".sql")),
     "SparkSqlOperator": sql("sql", dialect="spark", ext=(".sql", ".hql")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os.path
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from .config import KappaConfig
 from .dags import HookSqlCall, ParsedTask, Scope
 from .errors import scan_error
 from .models import Dag, Finding, SqlOrigin, SqlSource, Task
-from .operators import OperatorKind, OperatorSpec, dialect_from_conn_name
+from .operators import Destination, OperatorKind, OperatorSpec, dialect_from_conn_name
 from .pyeval import FileText, JinjaExpr, TaintedStr, Unknown, has_placeholder
 
 ReadText = Callable[[str], str | None]  # root-relative path -> text (None: unreadable, reported)
@@ -201,6 +202,8 @@ def _extract_sql_argument(spec: OperatorSpec, context: ExtractContext) -> Extrac
             line = _value_line(node, draft.scope, tuple(rest))
             node = ast.Constant(value=None, lineno=line, col_offset=0)
         sources, findings, reason = sources_from_value(value, node, context, spec.template_ext, path, SqlOrigin.INLINE)
+        if spec.destination is not None:
+            sources = [with_destination(source, spec.destination, draft.kwargs) for source in sources]
         if not sources and not findings:
             findings = [
                 scan_error("E031", f"task {context.task.task_id!r}: {reason}", context.task.file, context.task.line)
@@ -208,6 +211,41 @@ def _extract_sql_argument(spec: OperatorSpec, context: ExtractContext) -> Extrac
         return Extracted(tuple(sources), reason if not sources else "", findings=tuple(findings))
     wanted = " or ".join(f"`{p}`" for p in spec.sql_args)
     return Extracted(missing_reason=f"{context.task.operator} has no {wanted} argument")
+
+
+QUERY_START = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|with)\b", re.IGNORECASE | re.DOTALL)
+
+
+def _destination_table(value: Any) -> str | None:
+    """`{projectId, datasetId, tableId}` or `"project:dataset.table$20240115"` as one name."""
+    if isinstance(value, dict):
+        parts = [value.get(k) for k in ("projectId", "datasetId", "tableId")]
+        return ".".join(str(p) for p in parts if isinstance(p, str)) if isinstance(parts[2], str) else None
+    if isinstance(value, str) and not isinstance(value, TaintedStr):
+        return value.replace(":", ".")
+    return None
+
+
+def with_destination(source: SqlSource, destination: Destination, kwargs: Mapping[str, Any]) -> SqlSource:
+    """A BigQuery job that names its destination table outside the SQL writes its SELECT there:
+    spell the write out, so lineage and the rules see it (WRITE_TRUNCATE replaces the table, or
+    the `$YYYYMMDD` partition it names; anything else appends)."""
+    table = _destination_table(_lookup_path(kwargs, destination.table_arg))
+    if table is None or not QUERY_START.match(source.text):
+        return source
+    disposition = _lookup_path(kwargs, destination.disposition_arg)
+    truncate = isinstance(disposition, str) and disposition.upper() == "WRITE_TRUNCATE"
+    name, _, partition = table.partition("$")
+    if truncate and partition:
+        prefix = (
+            f"DELETE FROM `{name}` WHERE _PARTITIONDATE = PARSE_DATE('%Y%m%d', '{partition}'); INSERT INTO `{name}` "
+        )
+    elif truncate:
+        prefix = f"CREATE OR REPLACE TABLE `{name}` AS "
+    else:
+        prefix = f"INSERT INTO `{name}` "
+    via = f"{source.via} -> {destination.table_arg}"
+    return replace(source, text=prefix + source.text, col=max(1, source.col - len(prefix)), via=via)
 
 
 def _extract_bash(spec: OperatorSpec, context: ExtractContext) -> Extracted:

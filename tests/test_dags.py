@@ -49,6 +49,10 @@ def check_job(job: Job, dag: Dag, expected: dict[str, Any]) -> None:
         assert sorted({s.file for s in job.sources}) == expected["files"]
     if "time_variables" in expected:
         assert list(job.time_variables) == expected["time_variables"]
+    if "writes" in expected:
+        assert list(job.writes) == expected["writes"]
+    if "pattern" in expected:
+        assert job.pattern.value == expected["pattern"], [f.format() for f in job.findings]
     if "mapped" in expected:
         assert next(t.mapped for t in dag.tasks if t.task_id == job.task_id) == expected["mapped"]
     located = {(f.code, f.line) for f in job.findings}

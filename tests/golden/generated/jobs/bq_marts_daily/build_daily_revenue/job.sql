@@ -3,7 +3,7 @@
 -- Pattern: transform    Class: stateful    Sink: upsert (upsert-kafka)
 -- Upsert key: order_date, country
 -- Why it streams: streams continuously
--- Allowed lateness: 3 day(s), from the batch lookback window
+-- Allowed lateness: 3 day(s): the longest lookback of this job and of the fix jobs it replaces
 -- Replaces fix job bq_marts_daily.restate_daily_revenue (dags/bq_marts_daily.py:118): F101 lookback-rerun, F104 merge-correction
 -- Replaces reprocess job manual_full_refresh_sales.refresh_daily_revenue (dags/manual_full_refresh_sales.py:72): R303 manual-backfill-dag
 -- Evidence C406 distinct (dags/bq_marts_daily.py:111): COUNT(DISTINCT ...): state holds every distinct value

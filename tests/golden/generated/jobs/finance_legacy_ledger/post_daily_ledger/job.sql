@@ -3,7 +3,7 @@
 -- Pattern: transform    Class: stateful    Sink: upsert (upsert-kafka)
 -- Upsert key: ledger_date, currency, provider
 -- Why it streams: streams continuously
--- Allowed lateness: 3 day(s), from the batch lookback window
+-- Allowed lateness: 3 day(s): the longest lookback of this job and of the fix jobs it replaces
 -- Replaces fix job finance_payments_reporting.restate_daily_ledger (dags/finance_payments_reporting.py:80): F101 lookback-rerun, F104 merge-correction
 -- Evidence C406 distinct (dags/finance_legacy_ledger.py:68): COUNT(DISTINCT ...): state holds every distinct value
 -- Evidence C421 state-ttl (dags/finance_legacy_ledger.py:78): suggested state TTL 1d and allowed lateness 0d, from a daily schedule with no lookback

@@ -3,7 +3,7 @@
 -- Pattern: transform    Class: stateful    Sink: upsert (upsert-kafka)
 -- Upsert key: dt, country, category, customer_segment
 -- Why it streams: streams continuously
--- Allowed lateness: 3 day(s), from the batch lookback window
+-- Allowed lateness: 3 day(s): the longest lookback of this job and of the fix jobs it replaces
 -- Replaces fix job lake_late_data_fix.restate_daily_sales (dags/lake_late_data_fix.py:62): F101 lookback-rerun
 -- Replaces reprocess job manual_full_refresh_sales.refresh_daily_sales (dags/manual_full_refresh_sales.py:42): R303 manual-backfill-dag
 -- Evidence C412 partition-overwrite (include/sql/lake/daily_sales.sql:4): overwrites the run's own partition of lake.daily_sales (dt): append-only
