@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,15 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from generators.config import load_generate_config
-from generators.flink import GENERATED, catalog_for, statuses
+from generators.connectors import CONNECTORS
+from generators.flink import GENERATED, GeneratedJob, catalog_for, statuses
 from generators.flink import generate as generate_jobs
 from generators.output import write_atomically, write_outputs
 from generators.schema import load_schema_file
-from generators.validate import FlinkPlanner, PlannerUnavailable, Validation, connector_jars_in, validate_folder
+from generators.validate import FlinkPlanner, Validation, connector_jars_in, validate_folder
 
 from . import __version__
 from .contract import dumps, summary_of
-from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, KappaError
+from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, KappaError, UsageError
 from .models import Analysis, Finding
 from .pipeline import scan as run_scan
 from .resources import render_template
@@ -42,6 +44,7 @@ console = Console(stderr=False, highlight=False, soft_wrap=True, emoji=False)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 
 
 class OutputFormat(StrEnum):
@@ -203,30 +206,49 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="write into a non-empty output folder")] = False,
 ) -> None:
     """Write one Flink SQL job per job that should stream; say why every other job retires."""
+    results = _usage_errors_exit("generate", lambda: run_generate(path, out, sink, schema, config, force))
+    print_generation(results, out)
+
+
+def run_generate(
+    path: Path, out: Path, sink: str | None, schema: Path | None, config: Path | None, force: bool
+) -> tuple[GeneratedJob, ...]:
+    """scan -> generate -> write `jobs/**/job.sql` and `analysis.json` with every job's outcome."""
     if not path.is_dir():
-        error_console.print(f"kappa generate: {path} is not a directory")
-        raise typer.Exit(EXIT_USAGE)
-    try:
-        settings = load_generate_config(path.resolve(), config)
-        schema_tables = load_schema_file(schema) if schema is not None else {}
-        analysis = _scan_with_progress(path, config)
-        catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
-        results = generate_jobs(analysis, catalog, settings, sink)
-        files = {r.path: r.sql for r in results if r.path and r.sql}
-        outcomes = {r.job_id: {"status": r.status, "path": r.path, "reason": r.reason} for r in results}
-        files["analysis.json"] = dumps(analysis, outcomes)
-        write_outputs(out, files, force=force)
-    except KappaError as error:
-        error_console.print(f"kappa generate: {error}")
-        raise typer.Exit(EXIT_USAGE) from error
+        raise UsageError(f"{path} is not a directory")
+    settings = load_generate_config(path.resolve(), config)
+    if sink is not None and (sink not in CONNECTORS or not CONNECTORS[sink].is_sink):
+        sinks = ", ".join(name for name, connector in CONNECTORS.items() if connector.is_sink)
+        raise UsageError(f"unknown sink {sink!r}; choose one of: {sinks}")
+    schema_tables = load_schema_file(schema) if schema is not None else {}
+    analysis = _scan_with_progress(path, config)
+    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
+    results = generate_jobs(analysis, catalog, settings, sink)
+    files = {r.path: r.sql for r in results if r.path and r.sql}
+    outcomes = {r.job_id: {"status": r.status, "path": r.path, "reason": r.reason} for r in results}
+    files["analysis.json"] = dumps(analysis, outcomes)
+    write_outputs(out, files, force=force)
+    return results
+
+
+def print_generation(results: Sequence[GeneratedJob], out: Path) -> None:
     counts = statuses(results)
-    console.print(
-        f"[bold]kappa generate[/bold] {len(results)} jobs: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-    )
+    summary = ", ".join(f"{status} {count}" for status, count in counts.items())
+    console.print(f"[bold]kappa generate[/bold] {len(results)} jobs: {summary}")
     for result in results:
         if result.status != GENERATED:
             console.print(f"  {result.status:9} {result.job_id}: {result.reason}", markup=False)
-    console.print(f"\nwrote {len(files)} files to {out}")
+    written = sum(1 for r in results if r.path and r.sql) + 1
+    console.print(f"\nwrote {written} files to {out}")
+
+
+def _usage_errors_exit(command: str, action: Callable[[], T]) -> T:
+    """Run a command's work; a KappaError is a usage problem: one readable line, exit code 2."""
+    try:
+        return action()
+    except KappaError as error:
+        error_console.print(f"kappa {command}: {error}")
+        raise typer.Exit(EXIT_USAGE) from error
 
 
 @app.command()
@@ -237,30 +259,52 @@ def validate(
     ] = None,
 ) -> None:
     """Plan every generated job in the real Flink 2.3 planner (one JVM; nothing is submitted)."""
+    results = _usage_errors_exit("validate", lambda: run_validate(path, connector_jars))
+    print_validation(results, path)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(EXIT_THRESHOLD)
+
+
+@app.command()
+def migrate(
+    path: Annotated[Path, typer.Argument(help="Airflow repository to migrate.")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")],
+    sink: Annotated[str | None, typer.Option("--sink", help="sink connector (default upsert-kafka)")] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", help="YAML file of table columns and types")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
+    force: Annotated[bool, typer.Option("--force", help="write into a non-empty output folder")] = False,
+) -> None:
+    """Scan, generate and validate in one go, with one summary."""
+    generated = _usage_errors_exit("migrate", lambda: run_generate(path, out, sink, schema, config, force))
+    print_generation(generated, out)
+    validated = _usage_errors_exit("migrate", lambda: run_validate(out, None))
+    print_validation(validated, out)
+    if any(r.status == "failed" for r in validated):
+        raise typer.Exit(EXIT_THRESHOLD)
+
+
+def run_validate(path: Path, connector_jars: Path | None) -> list[Validation]:
     if not (path / "jobs").is_dir():
-        error_console.print(f"kappa validate: {path} has no jobs/ folder; run `kappa generate` first")
-        raise typer.Exit(EXIT_USAGE)
-    try:
-        jars = connector_jars_in(connector_jars) if connector_jars is not None else []
-        with FlinkPlanner(jars) as planner:
-            results = validate_folder(path, planner)
-    except (PlannerUnavailable, KappaError) as error:
-        error_console.print(f"kappa validate: {error}")
-        raise typer.Exit(EXIT_USAGE) from error
+        raise UsageError(f"{path} has no jobs/ folder; run `kappa generate` first")
+    jars = connector_jars_in(connector_jars) if connector_jars is not None else []
+    with FlinkPlanner(jars) as planner:
+        results = validate_folder(path, planner)
+    record_validation(path / "analysis.json", results)
+    return results
+
+
+def print_validation(results: Sequence[Validation], path: Path) -> None:
     for result in results:
         console.print(f"{result.status:7} {result.job_path}: {result.message}", markup=False)
         for finding in result.findings:
             console.print(
                 f"  {path / finding.file}:{finding.line}:{finding.col} {finding.code} {finding.message}", markup=False
             )
-    record_validation(path / "analysis.json", results)
     passed = sum(1 for r in results if r.status == "passed")
     console.print(f"\n{passed}/{len(results)} jobs pass the Flink planner")
-    if any(r.status == "failed" for r in results):
-        raise typer.Exit(EXIT_THRESHOLD)
 
 
-def record_validation(document_path: Path, results: list[Validation]) -> None:
+def record_validation(document_path: Path, results: Sequence[Validation]) -> None:
     """Write each job's planner verdict into the analysis.json beside the jobs."""
     if not document_path.is_file():
         return

@@ -121,3 +121,22 @@ def test_job_paths_are_unique_per_task() -> None:
     analysis = scan(SAMPLES)
     paths = [job_path(job) for job in analysis.jobs]
     assert len(paths) == len(set(paths))
+
+
+@pytest.mark.slow
+def test_migrate_generates_and_validates_in_one_go(tmp_path: Path) -> None:
+    pytest.importorskip("pyflink")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["migrate", str(SAMPLES), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "jobs pass the Flink planner" in result.output
+    document = json.loads((out / "analysis.json").read_text())
+    planned = [j for j in document["jobs"] if j["generated"]["status"] == GENERATED]
+    assert planned and all(j["validation"]["status"] == "passed" for j in planned)
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["generate", str(tmp_path / "none"), "--out", str(tmp_path / "o")]).exit_code == 2
+    assert runner.invoke(app, ["validate", str(tmp_path)]).exit_code == 2
+    bad_sink = runner.invoke(app, ["generate", str(SAMPLES), "--out", str(tmp_path / "o"), "--sink", "nosuch"])
+    assert bad_sink.exit_code == 2
