@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,12 +24,14 @@ from generators.flink import generate as generate_jobs
 from generators.output import write_atomically, write_outputs
 from generators.schema import load_schema_file
 from generators.validate import FlinkPlanner, Validation, connector_jars_in, validate_folder
+from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
 
 from . import __version__
 from .contract import dumps, summary_of
 from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, KappaError, UsageError
 from .models import Analysis, Finding
 from .pipeline import scan as run_scan
+from .render import render_sql
 from .resources import render_template
 from .rules import RULES, RULES_BY_CODE
 
@@ -274,13 +276,57 @@ def migrate(
     config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
     force: Annotated[bool, typer.Option("--force", help="write into a non-empty output folder")] = False,
 ) -> None:
-    """Scan, generate and validate in one go, with one summary."""
+    """Scan, generate, validate and (where the repository has a data/ folder) verify in one go."""
     generated = _usage_errors_exit("migrate", lambda: run_generate(path, out, sink, schema, config, force))
     print_generation(generated, out)
     validated = _usage_errors_exit("migrate", lambda: run_validate(out, None))
     print_validation(validated, out)
+    verified: list[Equivalence] = []
+    if (path / "data").is_dir():
+        verified = _usage_errors_exit("migrate", lambda: run_verify(out, path, None, 120.0, config))
+        print_verification(verified)
+    equal = sum(1 for r in verified if r.status == "equal")
+    if verified:
+        console.print(f"{equal}/{len(verified)} jobs give the batch result on the sample data")
+    # a job the planner rejects is broken output; a difference on data is a finding to review
     if any(r.status == "failed" for r in validated):
         raise typer.Exit(EXIT_THRESHOLD)
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="a `kappa generate` output folder")],
+    repo: Annotated[Path, typer.Option("--repo", help="the Airflow repository the jobs were generated from")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="one <table>.csv per source table (default REPO/data)")
+    ] = None,
+    budget: Annotated[float, typer.Option("--budget", help="seconds each side of each job may take")] = 120.0,
+    config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
+) -> None:
+    """Run the batch SQL in DuckDB and the streaming job in Flink on the same rows; compare the tables."""
+    results = _usage_errors_exit("verify", lambda: run_verify(path, repo, data, budget, config))
+    print_verification(results)
+    if any(r.status == DIFFERENT for r in results):
+        raise typer.Exit(EXIT_THRESHOLD)
+
+
+def run_verify(path: Path, repo: Path, data: Path | None, budget: float, config: Path | None) -> list[Equivalence]:
+    if not (path / "jobs").is_dir():
+        raise UsageError(f"{path} has no jobs/ folder; run `kappa generate` first")
+    data_dir = data if data is not None else repo / "data"
+    if not data_dir.is_dir():
+        raise UsageError(f"no data folder {data_dir}: give --data DIR with one <table>.csv per source table")
+    analysis = _scan_with_progress(repo, config)
+    generated = generated_in_folder(path)
+    with StreamRunner() as runner:
+        results = verify_jobs(analysis, generated, data_dir, runner, render=render_sql, budget_seconds=budget)
+    record_in_analysis(path / "analysis.json", "equivalence", {r.job_id: r.to_dict() for r in results}, by="id")
+    return results
+
+
+def print_verification(results: Sequence[Equivalence]) -> None:
+    for line in iter_lines(results):
+        console.print(line, markup=False)
 
 
 def run_validate(path: Path, connector_jars: Path | None) -> list[Validation]:
@@ -289,7 +335,8 @@ def run_validate(path: Path, connector_jars: Path | None) -> list[Validation]:
     jars = connector_jars_in(connector_jars) if connector_jars is not None else []
     with FlinkPlanner(jars) as planner:
         results = validate_folder(path, planner)
-    record_validation(path / "analysis.json", results)
+    verdicts = {r.job_path: {"status": r.status, "message": r.message} for r in results}
+    record_in_analysis(path / "analysis.json", "validation", verdicts, by="path")
     return results
 
 
@@ -304,16 +351,16 @@ def print_validation(results: Sequence[Validation], path: Path) -> None:
     console.print(f"\n{passed}/{len(results)} jobs pass the Flink planner")
 
 
-def record_validation(document_path: Path, results: Sequence[Validation]) -> None:
-    """Write each job's planner verdict into the analysis.json beside the jobs."""
+def record_in_analysis(document_path: Path, field: str, values: Mapping[str, Any], *, by: str) -> None:
+    """Write per-job results (validation, equivalence) into the analysis.json beside the jobs,
+    matched by job id or by the generated job's path."""
     if not document_path.is_file():
         return
     document = json.loads(document_path.read_text(encoding="utf-8"))
-    verdicts = {r.job_path: {"status": r.status, "message": r.message} for r in results}
     for job in document.get("jobs", []):
-        generated = job.get("generated") or {}
-        if generated.get("path") in verdicts:
-            job["validation"] = verdicts[generated["path"]]
+        key = job.get("id") if by == "id" else (job.get("generated") or {}).get("path")
+        if isinstance(key, str) and key in values:
+            job[field] = values[key]
     write_atomically(document_path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 

@@ -133,6 +133,9 @@ def test_migrate_generates_and_validates_in_one_go(tmp_path: Path) -> None:
     document = json.loads((out / "analysis.json").read_text())
     planned = [j for j in document["jobs"] if j["generated"]["status"] == GENERATED]
     assert planned and all(j["validation"]["status"] == "passed" for j in planned)
+    # the samples carry data/, so migrate also verified the jobs on it
+    assert {j["equivalence"]["status"] for j in planned} <= {"equal", "different", "skipped"}
+    assert any(j["equivalence"]["status"] == "equal" for j in planned)
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
