@@ -605,8 +605,33 @@ def generate(
         if decision.status != GENERATED:
             results.append(GeneratedJob(job.id, decision.status, decision.reason))
             continue
-        results.append(assemble(job, decision, catalog, config, folded_into.get(job.id, []), sink or config.sink))
+        folded = folded_into.get(job.id, [])
+        streaming = absorbing(job, folded)
+        chosen = sink_connector(streaming, sink or config.sink)
+        results.append(assemble(streaming, decision, catalog, config, folded, chosen))
     return tuple(_unique_paths(results))
+
+
+def absorbing(job: Job, folded: Sequence[Job]) -> Job:
+    """A job that absorbs fix jobs revises rows it already wrote (late rows, duplicates, corrections):
+    its sink takes updates, keyed by its own key or else the fix's."""
+    fixes = [f for f in folded if f.pattern is Pattern.FIX]
+    if not fixes or job.sink_mode is SinkMode.UPSERT:
+        return job
+    key = job.upsert_key or next((f.upsert_key for f in fixes if f.upsert_key), ())
+    return replace(job, sink_mode=SinkMode.UPSERT, upsert_key=key)
+
+
+# a Kafka topic takes both shapes: keyed upserts, or plain appends that keep every row
+APPEND_COUNTERPART = {"upsert-kafka": "kafka"}
+
+
+def sink_connector(job: Job, chosen: str) -> str:
+    """An append-only job writes a plain topic even when the default sink is upsert-kafka: an upsert
+    sink would collapse rows that share a key, which the batch table kept (retried loads)."""
+    if job.sink_mode is not SinkMode.UPSERT and chosen in APPEND_COUNTERPART:
+        return APPEND_COUNTERPART[chosen]
+    return chosen
 
 
 def _unique_paths(results: list[GeneratedJob]) -> list[GeneratedJob]:
