@@ -5,6 +5,7 @@ Exit codes: 0 the command ran; 1 a `--fail-on` threshold was crossed; 2 bad usag
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -141,10 +142,12 @@ def scan(
             console.print(f"\nwrote {out}")
     else:
         print_summary(analysis, console)
-        if out is not None:
-            with console.capture() as captured:
-                print_summary(analysis, console)
-            write_atomically(out, captured.get())
+        if out is not None:  # the file gets the same summary without terminal colours
+            buffer = io.StringIO()
+            print_summary(
+                analysis, Console(file=buffer, color_system=None, highlight=False, soft_wrap=True, emoji=False)
+            )
+            write_atomically(out, buffer.getvalue())
     crossed = thresholds_crossed(analysis, fail_on or [])
     if crossed:
         error_console.print("kappa scan: --fail-on threshold crossed: " + ", ".join(crossed))

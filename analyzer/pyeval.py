@@ -122,10 +122,6 @@ class DatasetValue:
     uri: str
 
 
-def is_known(value: Any) -> bool:
-    return not isinstance(value, Unknown)
-
-
 def is_placeholder(value: Any) -> bool:
     """A value whose text is only a stand-in: unknown, a call not evaluated, an unresolved import."""
     return isinstance(value, Unknown | TaintedStr | CallValue | ModuleRef)

@@ -46,8 +46,6 @@ class StreamStatement:
     target: str | None
     target_columns: tuple[str, ...] = ()
     partition_columns: tuple[str, ...] = ()  # static partition columns appended to the projection
-    sources: tuple[str, ...] = ()
-    temporal_joins: tuple[str, ...] = ()  # dimension tables joined by time
     notes: tuple[str, ...] = ()
     todos: tuple[str, ...] = ()
     skipped: str = ""  # why the statement has no streaming form (it is still reported)
@@ -95,15 +93,15 @@ def _insert(statement: exp.Expr, _: StreamContext) -> StreamStatement:
     plan = StreamStatement(query.copy(), table_name(target_node), columns, notes=tuple(notes))
     if static:
         plan = replace(plan, partition_columns=tuple(name for name, _ in static))
-        return _with_static_partitions(plan, static)
+        return _note_static_partitions(plan, static)
     return plan
 
 
-def _with_static_partitions(plan: StreamStatement, static: list[tuple[str, exp.Expr]]) -> StreamStatement:
-    """Remember the literal values of `PARTITION (dt='...')`; `carry_partitions` projects them."""
+def _note_static_partitions(plan: StreamStatement, static: list[tuple[str, exp.Expr]]) -> StreamStatement:
+    """Say which `PARTITION (dt='...')` values become per-row columns (`carry_partitions` computes them)."""
     values = {name: value.name if isinstance(value, exp.Literal) else value.sql() for name, value in static}
     note = f"static partition ({', '.join(f'{k}={v!r}' for k, v in values.items())}) is computed per row"
-    return replace(plan, notes=(*plan.notes, note), todos=plan.todos)
+    return replace(plan, notes=(*plan.notes, note))
 
 
 def _create_as(statement: exp.Expr, _: StreamContext) -> StreamStatement:
@@ -411,7 +409,7 @@ def temporal_joins(plan: StreamStatement, context: StreamContext) -> StreamState
     if not joined:
         return plan
     note = f"dimension joins are temporal joins FOR SYSTEM_TIME AS OF the fact's event time ({', '.join(joined)})"
-    return replace(plan, temporal_joins=tuple(dict.fromkeys(joined)), notes=(*plan.notes, note))
+    return replace(plan, notes=(*plan.notes, note))
 
 
 def _joins_on_key(join: exp.Join, right: exp.Table, key: tuple[str, ...]) -> bool:
@@ -440,14 +438,6 @@ def drop_sorting(plan: StreamStatement, _: StreamContext) -> StreamStatement:
         query.set("order", None)
         notes.append("ORDER BY dropped: a stream has no final order")
     return replace(plan, notes=tuple(notes), todos=tuple(todos))
-
-
-def record_sources(plan: StreamStatement, _: StreamContext) -> StreamStatement:
-    if plan.query is None:
-        return plan
-    ctes = {cte.alias_or_name.lower() for cte in plan.query.find_all(exp.CTE)}
-    names = sorted({table_name(t) for t in plan.query.find_all(exp.Table) if table_name(t) not in ctes and t.name})
-    return replace(plan, sources=tuple(names))
 
 
 def flatten_table_names(plan: StreamStatement, _: StreamContext) -> StreamStatement:
@@ -558,7 +548,6 @@ def group_key_outputs(query: exp.Query) -> frozenset[str] | None:
 
 
 REWRITES: tuple[Callable[[StreamStatement, StreamContext], StreamStatement], ...] = (
-    record_sources,
     drop_run_date_filters,
     run_date_projections,
     dedup_on_time_attribute,
