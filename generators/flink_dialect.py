@@ -442,6 +442,21 @@ def _count_if_sql(self: generator.Generator, expression: exp.CountIf) -> str:
     return self.sql(exp.Filter(this=count, expression=exp.Where(this=expression.this)))
 
 
+def _extremum_sql(self: generator.Generator, expression: exp.Greatest | exp.Least) -> str:
+    """Flink's GREATEST / LEAST return NULL when any argument is NULL. Spark, Hive, Postgres,
+    Redshift and DuckDB skip NULLs (sqlglot marks them `ignore_nulls`): give each argument the
+    others as COALESCE fallbacks, so only all-NULL arguments give NULL."""
+    name = "GREATEST" if isinstance(expression, exp.Greatest) else "LEAST"
+    arguments = [expression.this, *expression.expressions]
+    if not expression.args.get("ignore_nulls") or len(arguments) < 2:
+        return self.func(name, *arguments)
+    fallbacks = [
+        exp.Coalesce(this=argument.copy(), expressions=[a.copy() for a in arguments[i + 1 :] + arguments[:i]])
+        for i, argument in enumerate(arguments)
+    ]
+    return self.func(name, *fallbacks)
+
+
 def _bool_agg(expression: exp.LogicalOr | exp.LogicalAnd) -> exp.Max | exp.Min:
     """BOOL_OR(x) -> MAX(CASE WHEN x THEN 1 WHEN NOT x THEN 0 END), BOOL_AND(x) -> MIN(...): `= 1` makes it a BOOLEAN.
 
@@ -1072,6 +1087,8 @@ class FlinkGenerator(generator.Generator):
         exp.ArrayUniqueAgg: _array_unique_agg_sql,
         exp.Concat: _concat_sql,
         exp.CountIf: _count_if_sql,
+        exp.Greatest: _extremum_sql,
+        exp.Least: _extremum_sql,
         exp.CurrentDatetime: lambda self, e: "LOCALTIMESTAMP",
         exp.CurrentTimestamp: _current_timestamp_sql,
         exp.Date: _date_sql,
@@ -1404,6 +1421,8 @@ class Flink(Dialect):
     TYPED_DIVISION = True
     SAFE_DIVISION = False
     CONCAT_COALESCE = False
+    # GREATEST / LEAST return NULL when any argument is NULL
+    LEAST_GREATEST_IGNORES_NULLS = False
     # CONCAT_WS skips NULL arguments
     CONCAT_WS_COALESCE = True
     INDEX_OFFSET = 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.simplify import simplify
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,14 @@ def _create_as(statement: exp.Expr, _: StreamContext) -> StreamStatement:
     return StreamStatement(query.copy(), table_name(target), notes=(note,))
 
 
-def _merge(statement: exp.Expr, _: StreamContext) -> StreamStatement:
+def _merge(statement: exp.Expr, context: StreamContext) -> StreamStatement:
     """MERGE INTO t USING s ON t.k = s.k ... -> INSERT INTO t SELECT <insert values> FROM s.
 
-    Both branches become upserts by the sink's key; a `THEN DELETE` branch needs a changelog
-    source and is left as a TODO.
+    Both branches become upserts by the sink's key. When the source is the latest change per key
+    (ROW_NUMBER ... DESC = 1 on the MERGE key), two more branches have an exact streaming form:
+    `WHEN MATCHED AND <source condition> THEN DELETE` filters the latest change, which retracts
+    the key's row (a delete in the upsert sink); an UPDATE that sets only some columns takes the
+    others from the key's first change, joined on the key. Anything else is left as a TODO.
     """
     assert isinstance(statement, exp.Merge)
     target = statement.this
@@ -128,39 +132,67 @@ def _merge(statement: exp.Expr, _: StreamContext) -> StreamStatement:
     whens = statement.args.get("whens")
     if not isinstance(target, exp.Table) or using is None or whens is None:
         return StreamStatement(None, None, skipped="MERGE without a USING source")
-    insert = next(
-        (w.args["then"] for w in whens.expressions if isinstance(w.args.get("then"), exp.Insert)),
-        None,
-    )
-    source_alias = using.alias_or_name
+    branches = _MergeBranches.of(whens.expressions)
+    source_alias = using.alias_or_name or "s"
     if isinstance(using, exp.Subquery):
-        source: exp.Expr = using.this.copy().subquery(source_alias or "s")
+        source: exp.Expr = using.this.copy().subquery(source_alias)
     else:
         source = using.copy()
+    keys = _merge_keys(statement)
+    source_keys = _merge_source_keys(statement)
+    latest = isinstance(using, exp.Subquery) and _latest_window(using.this, source_keys) is not None
+    notes = ["MERGE becomes INSERT INTO an upsert sink keyed by the MERGE condition"]
     todos: list[str] = []
-    if any(
-        isinstance(w.args.get("then"), exp.Var) and w.args["then"].name.upper() == "DELETE" for w in whens.expressions
-    ):
-        todos.append("MERGE ... THEN DELETE: deletes must come from a changelog (CDC) source")
+    insert = branches.insert
     if insert is None or not isinstance(insert.expression, exp.Tuple):
-        updates = next((w.args["then"] for w in whens.expressions if isinstance(w.args.get("then"), exp.Update)), None)
-        if updates is None:
+        if branches.update is None:
             return StreamStatement(None, None, skipped="MERGE with neither INSERT nor UPDATE branch")
-        assignments = [a for a in updates.expressions if isinstance(a, exp.EQ)]
-        keys = list(_merge_keys(statement))
+        assignments = [a for a in branches.update.expressions if isinstance(a, exp.EQ)]
         projections = [exp.column(k, source_alias).as_(k) for k in keys] + [
             a.expression.copy().as_(a.this.name) for a in assignments if a.this.name not in keys
         ]
         columns = (*keys, *(a.this.name for a in assignments if a.this.name not in keys))
         todos.append("MERGE updates only existing rows: the sink receives them as upserts by key")
+        query = exp.select(*projections).from_(source)
     else:
         columns = tuple(c.name for c in insert.this.expressions) if isinstance(insert.this, exp.Tuple) else ()
-        projections = [
-            value.copy().as_(name) for value, name in zip(insert.expression.expressions, columns, strict=False)
-        ]
-    query = exp.select(*projections).from_(source)
-    note = "MERGE becomes INSERT INTO an upsert sink keyed by the MERGE condition"
-    return StreamStatement(query, table_name(target), columns, notes=(note,), todos=tuple(todos))
+        values = dict(zip(columns, insert.expression.expressions, strict=False))
+        query, partial_note = _partial_update(
+            statement, branches, values, (source, source_alias, source_keys), context, latest=latest
+        )
+        notes += partial_note
+    condition_notes, condition_todos, condition = _merge_conditions(statement, branches, source_alias, latest=latest)
+    notes += condition_notes
+    todos += condition_todos
+    if condition is not None:
+        query = query.where(condition, copy=False)
+    return StreamStatement(query, table_name(target), columns, notes=tuple(notes), todos=tuple(todos))
+
+
+@dataclass(frozen=True)
+class _MergeBranches:
+    """The WHEN branches of a MERGE that the streaming form reads."""
+
+    insert: exp.Insert | None
+    insert_condition: exp.Expr | None
+    update: exp.Update | None
+    update_condition: exp.Expr | None
+    deletes: tuple[exp.Expr | None, ...]  # the condition of each `THEN DELETE` (None: unconditional)
+
+    @classmethod
+    def of(cls, whens: list[exp.Expr]) -> _MergeBranches:
+        insert = update = insert_condition = update_condition = None
+        deletes: list[exp.Expr | None] = []
+        for when in whens:
+            then = when.args.get("then")
+            condition = when.args.get("condition")
+            if isinstance(then, exp.Insert) and insert is None:
+                insert, insert_condition = then, condition
+            elif isinstance(then, exp.Update) and update is None:
+                update, update_condition = then, condition
+            elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+                deletes.append(condition)
+        return cls(insert, insert_condition, update, update_condition, tuple(deletes))
 
 
 def _merge_keys(statement: exp.Merge) -> list[str]:
@@ -171,6 +203,182 @@ def _merge_keys(statement: exp.Merge) -> list[str]:
             if isinstance(side, exp.Column) and side.table == target_alias and side.name not in keys:
                 keys.append(side.name)
     return keys
+
+
+def _merge_source_keys(statement: exp.Merge) -> list[str]:
+    """The source's side of each key equality in the MERGE condition (`t.k = s.k` -> `k`)."""
+    target_alias = statement.this.alias_or_name
+    keys: list[str] = []
+    for eq in statement.args["on"].find_all(exp.EQ):
+        for side in (eq.this, eq.expression):
+            if isinstance(side, exp.Column) and side.table != target_alias and side.name not in keys:
+                keys.append(side.name)
+    return keys
+
+
+def _latest_window(query: exp.Expr, keys: list[str]) -> exp.Window | None:
+    """The `ROW_NUMBER() OVER (PARTITION BY <keys> ORDER BY ... DESC)` that keeps one row per key
+    (filtered to 1 by QUALIFY or an outer WHERE), if the query has one."""
+    if not keys:
+        return None
+    for window in query.find_all(exp.Window):
+        partition = {c.name for p in window.args.get("partition_by") or [] for c in p.find_all(exp.Column)}
+        order = window.args.get("order")
+        if not isinstance(window.this, exp.RowNumber) or partition != set(keys) or order is None:
+            continue
+        if not order.expressions or not order.expressions[0].args.get("desc"):
+            continue
+        if _filtered_to_first(window, query):
+            return window
+    return None
+
+
+def _filtered_to_first(window: exp.Window, query: exp.Expr) -> bool:
+    parent = window.parent
+    alias = parent.alias if isinstance(parent, exp.Alias) else ""
+    for eq in query.find_all(exp.EQ):
+        sides = (eq.this, eq.expression)
+        if not any(isinstance(s, exp.Literal) and s.name == "1" for s in sides):
+            continue
+        if any(s is window or (isinstance(s, exp.Column) and alias and s.name == alias) for s in sides):
+            return True
+    return False
+
+
+FIRST_CHANGE = "_first"
+
+
+def _partial_update(
+    statement: exp.Merge,
+    branches: _MergeBranches,
+    values: dict[str, exp.Expr],
+    source_of: tuple[exp.Expr, str, list[str]],
+    context: StreamContext,
+    *,
+    latest: bool,
+) -> tuple[exp.Select, list[str]]:
+    """The insert values, except that an UPDATE of only some columns keeps the rest from the row the
+    key was inserted with: `FROM latest AS s JOIN first AS _first ON s.k = _first.k`. The batch job
+    inserted the latest change of the key's first run, so `first` ranks the run-date column the
+    source was filtered on (its arrival partition) first, then the original order."""
+    source, source_alias, source_keys = source_of
+    plain = exp.select(*(value.copy().as_(name) for name, value in values.items())).from_(source)
+    update = branches.update
+    using = statement.args["using"]
+    if update is None or not latest or not isinstance(using, exp.Subquery):
+        return plain, []
+    updated = {a.this.name: a.expression for a in update.expressions if isinstance(a, exp.EQ)}
+    kept = [name for name in values if name not in updated and name not in _merge_keys(statement)]
+    if not updated or not kept or not all(_reads_only(value, source_alias) for value in updated.values()):
+        return plain, []
+    first = using.this.copy()
+    window = _latest_window(first, source_keys)
+    assert window is not None
+    arrival = _run_date_column(first, context.markers)
+    order = window.args["order"]
+    if arrival is not None:
+        order.set("expressions", [exp.Ordered(this=arrival), *order.expressions])
+        window.meta[KEEP_ORDER] = True
+    else:
+        for ordered in order.expressions:
+            ordered.set("desc", not ordered.args.get("desc"))
+            ordered.set("nulls_first", None)
+    projections = []
+    for name, value in values.items():
+        if name in updated:
+            projections.append(updated[name].copy().as_(name))
+        elif name in kept:
+            projections.append(_requalify(value.copy(), source_alias, FIRST_CHANGE).as_(name))
+        else:
+            projections.append(value.copy().as_(name))
+    on = exp.and_(*(exp.column(k, source_alias).eq(exp.column(k, FIRST_CHANGE)) for k in source_keys))
+    query = exp.select(*projections).from_(source).join(first.subquery(FIRST_CHANGE), on=on)
+    inserted = f"the latest change of the key's first {arrival.sql()}" if arrival is not None else "its first change"
+    note = (
+        f"MERGE updates only {', '.join(updated)}: those come from the latest change per key, the other "
+        f"columns ({', '.join(kept)}) from the row the key was inserted with ({inserted}), joined on the key"
+    )
+    return query, [note]
+
+
+KEEP_ORDER = "kappa_keep_order"  # a ranking whose order is not by event time (dedup_on_time_attribute keeps it)
+
+
+def _run_date_column(query: exp.Expr, markers: Mapping[str, str]) -> exp.Column | None:
+    """The column an equality with the run date pins (`dt = '{{ ds }}'`): the arrival partition."""
+    for select in query.find_all(exp.Select):
+        where = select.args.get("where")
+        conjuncts = list(where.this.flatten()) if where is not None and isinstance(where.this, exp.And) else []
+        for conjunct in conjuncts or ([where.this] if where is not None else []):
+            if isinstance(conjunct, exp.EQ) and _is_run_date_predicate(conjunct, markers) is not None:
+                column = _is_run_date_predicate(conjunct, markers)
+                return exp.column(column.name) if column is not None else None
+    return None
+
+
+def _requalify(node: exp.Expr, old: str, new: str) -> exp.Expr:
+    for column in node.find_all(exp.Column):
+        if column.table == old:
+            column.set("table", exp.to_identifier(new))
+    return node
+
+
+def _reads_only(node: exp.Expr, alias: str) -> bool:
+    return all(column.table in {alias, ""} for column in node.find_all(exp.Column))
+
+
+def _merge_conditions(
+    statement: exp.Merge, branches: _MergeBranches, source_alias: str, *, latest: bool
+) -> tuple[list[str], list[str], exp.Expr | None]:
+    """Notes, TODOs and the filter that the WHEN conditions become on a latest-change source."""
+    notes: list[str] = []
+    todos: list[str] = []
+    filters: list[exp.Expr] = []
+    for condition in branches.deletes:
+        if condition is not None and latest and _reads_only(condition, source_alias):
+            filters.append(exp.not_(exp.paren(condition.copy())))
+            notes.append(
+                f"MERGE ... WHEN MATCHED AND {condition.sql()} THEN DELETE: the latest change per key is "
+                "filtered out, which retracts the key's row (a delete in the upsert sink)"
+            )
+        else:
+            todos.append("MERGE ... THEN DELETE: deletes must come from a changelog (CDC) source")
+    insert_condition = branches.insert_condition
+    if insert_condition is not None and latest and _reads_only(insert_condition, source_alias):
+        negated_deletes = {_simplified(exp.not_(c.copy())) for c in branches.deletes if c is not None}
+        if _simplified(insert_condition) not in negated_deletes:
+            filters.append(exp.paren(insert_condition.copy()))
+            notes.append(f"WHEN NOT MATCHED AND {insert_condition.sql()}: a filter on the latest change per key")
+    elif insert_condition is not None:
+        todos.append(f"MERGE inserts only rows where {insert_condition.sql()}: not carried into the stream")
+    update_condition = branches.update_condition
+    if update_condition is not None:
+        if _recency_guard(update_condition, statement.this.alias_or_name) and latest:
+            notes.append(
+                f"WHEN MATCHED AND {update_condition.sql()}: the latest change per key (by its time "
+                "attribute) always wins, so the guard holds by construction"
+            )
+        else:
+            todos.append(f"MERGE updates only rows where {update_condition.sql()}: not carried into the stream")
+    return notes, todos, (exp.and_(*filters) if filters else None)
+
+
+def _simplified(condition: exp.Expr) -> str:
+    simplified: exp.Expr = simplify(condition.copy())
+    return simplified.sql()
+
+
+def _recency_guard(condition: exp.Expr, target_alias: str) -> bool:
+    """`s.updated_at > t.updated_at`: an update applies only when it is newer than the row."""
+    if not isinstance(condition, exp.GT | exp.GTE):
+        return False
+    newer, older = condition.this, condition.expression
+    return (
+        isinstance(newer, exp.Column)
+        and isinstance(older, exp.Column)
+        and older.table == target_alias
+        and newer.table != target_alias
+    )
 
 
 def _select(statement: exp.Expr, _: StreamContext) -> StreamStatement:
@@ -305,7 +513,7 @@ def _partition_expression(select: exp.Select, name: str, context: StreamContext)
     own = _date_column(select, context)
     if own is not None:
         return own
-    carried: list[exp.Expr] = []
+    carried: list[exp.Column] = []
     for derived in _derived_tables(select):
         branches = _branches(derived.this)
         columns = [_date_column(branch, context) for branch in branches]
@@ -318,10 +526,25 @@ def _partition_expression(select: exp.Select, name: str, context: StreamContext)
                 branch.group_by(column.copy(), copy=False)
         carried.append(exp.column(name, derived.alias_or_name))
     if carried:
+        _join_on_partition(select, carried)
         return carried[0] if len(carried) == 1 else exp.func("COALESCE", *carried)
     if context.event_time_fallback and _single_table(select):
         return exp.func("DATE_FORMAT", exp.column(context.event_time_fallback), exp.Literal.string("yyyy-MM-dd"))
     return None
+
+
+def _join_on_partition(select: exp.Select, carried: list[exp.Column]) -> None:
+    """Each batch run joined one partition of each side: the join of the derived tables that
+    now carry the partition column also equates it (`AND c.dt = p.dt`)."""
+    by_alias = {column.table: column for column in carried}
+    base = select.args.get("from_") or select.args.get("from")
+    first = by_alias.get(base.this.alias_or_name) if base is not None else None
+    for join in select.args.get("joins") or []:
+        column = by_alias.get(join.this.alias_or_name)
+        on = join.args.get("on")
+        if first is None or column is None or on is None:
+            continue
+        join.set("on", exp.and_(on, column.copy().eq(first.copy())))
 
 
 def _date_column(select: exp.Select, context: StreamContext) -> exp.Expr | None:
@@ -355,7 +578,7 @@ def dedup_on_time_attribute(plan: StreamStatement, context: StreamContext) -> St
         return plan
     changed = []
     for window in plan.query.find_all(exp.Window):
-        if not isinstance(window.this, exp.RowNumber):
+        if not isinstance(window.this, exp.RowNumber) or window.meta.get(KEEP_ORDER):
             continue
         order = window.args.get("order")
         table = _single_source(window, context)

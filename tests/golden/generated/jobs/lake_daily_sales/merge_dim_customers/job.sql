@@ -7,9 +7,10 @@
 -- Evidence C421 state-ttl (dags/lake_daily_sales.py:58): suggested state TTL 1d and allowed lateness 0d, from a daily schedule with no lookback
 -- Evidence C410 merge-upsert (dags/lake_daily_sales.py:62): delete, insert, update into lake.dim_customers keyed by customer_id
 -- Rewrite: MERGE becomes INSERT INTO an upsert sink keyed by the MERGE condition
+-- Rewrite: MERGE ... WHEN MATCHED AND s.op = 'd' THEN DELETE: the latest change per key is filtered out, which retracts the key's row (a delete in the upsert sink)
+-- Rewrite: WHEN MATCHED AND s.updated_at > t.updated_at: the latest change per key (by its time attribute) always wins, so the guard holds by construction
 -- Rewrite: run-date filters removed (dt): the stream covers every day
 -- Rewrite: ROW_NUMBER() ordered by updated_at DESC, ingested_at DESC now orders by the time attribute updated_at
--- TODO(kappa): MERGE ... THEN DELETE: deletes must come from a changelog (CDC) source
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
@@ -59,4 +60,4 @@ CREATE TABLE `lake_dim_customers` (
 );
 
 INSERT INTO `lake_dim_customers`
-SELECT CAST(s.customer_id AS BIGINT) AS customer_id, CAST(s.email AS STRING) AS email, CAST(s.first_name AS STRING) AS first_name, CAST(s.last_name AS STRING) AS last_name, CAST(s.country AS STRING) AS country, CAST(s.segment AS STRING) AS segment, CAST(s.marketing_opt_in AS BOOLEAN) AS marketing_opt_in, CAST(s.updated_at AS TIMESTAMP_LTZ(3)) AS updated_at FROM (SELECT op, customer_id, email, first_name, last_name, country, segment, marketing_opt_in, updated_at FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY updated_at DESC) AS rn FROM raw_customers_cdc AS customers_cdc) AS changes WHERE rn = 1) AS s;
+SELECT CAST(s.customer_id AS BIGINT) AS customer_id, CAST(s.email AS STRING) AS email, CAST(s.first_name AS STRING) AS first_name, CAST(s.last_name AS STRING) AS last_name, CAST(s.country AS STRING) AS country, CAST(s.segment AS STRING) AS segment, CAST(s.marketing_opt_in AS BOOLEAN) AS marketing_opt_in, CAST(s.updated_at AS TIMESTAMP_LTZ(3)) AS updated_at FROM (SELECT op, customer_id, email, first_name, last_name, country, segment, marketing_opt_in, updated_at FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY updated_at DESC) AS rn FROM raw_customers_cdc AS customers_cdc) AS changes WHERE rn = 1) AS s WHERE NOT (s.op = 'd');

@@ -6,6 +6,7 @@
 -- Evidence C410 merge-upsert (dags/lake_daily_sales.py:90): insert, update into lake.dim_products keyed by product_id
 -- Rewrite: MERGE becomes INSERT INTO an upsert sink keyed by the MERGE condition
 -- TODO(kappa): MERGE updates only existing rows: the sink receives them as upserts by key
+-- TODO(kappa): MERGE updates only rows where s.updated_at > t.updated_at: not carried into the stream
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';

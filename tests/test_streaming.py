@@ -1,0 +1,40 @@
+"""Batch-to-stream rewrites as data: each case's streaming query, notes and TODOs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import generators.flink_dialect  # noqa: F401  (registers the Flink dialect)
+from generators.streaming import StreamContext, to_stream
+
+DATA = Path(__file__).parent / "data" / "streaming"
+CONTEXT = {
+    "markers": {"2024-01-15": "ds"},
+    "time_attributes": {"raw.changes": "updated_at", "s.a": "ts", "s.b": "ts"},
+    "dimensions": frozenset(),
+}
+
+
+def _cases() -> list[Any]:
+    return [
+        pytest.param(case, id=f"{path.stem}:{case['name']}")
+        for path in sorted(DATA.glob("*.yml"))
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))
+    ]
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_streaming_rewrite(case: dict[str, Any]) -> None:
+    plan = to_stream(case["sql"], StreamContext(dialect=case["dialect"], **CONTEXT))
+    assert plan.query is not None, plan.skipped
+    assert plan.query.sql(dialect="flink") == case["stream"]
+    for expected in case["notes"]:
+        assert any(expected in note for note in plan.notes), (expected, plan.notes)
+    for expected in case["todos"]:
+        assert any(expected in todo for todo in plan.todos), (expected, plan.todos)
+    if not case["todos"]:
+        assert not plan.todos
