@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
@@ -23,12 +24,13 @@ from generators.connectors import CONNECTORS
 from generators.flink import GENERATED, GeneratedJob, catalog_for, statuses
 from generators.flink import generate as generate_jobs
 from generators.output import write_atomically, write_outputs
+from generators.report import load_analysis, load_job_files, resolve_timestamp, write_report
 from generators.schema import load_schema_file
 from generators.validate import FlinkPlanner, Validation, connector_jars_in, validate_folder
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
 
 from . import __version__
-from .contract import dumps, summary_of
+from .contract import analysis_to_dict, dumps, summary_of
 from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, KappaError, UsageError
 from .models import Analysis, Finding
 from .pipeline import scan as run_scan
@@ -279,7 +281,7 @@ def migrate(
     config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
     force: Annotated[bool, typer.Option("--force", help="write into a non-empty output folder")] = False,
 ) -> None:
-    """Scan, generate, validate and (where the repository has a data/ folder) verify in one go."""
+    """Scan, generate, validate, verify (where the repository has a data/ folder), then report."""
     generated = _usage_errors_exit("migrate", lambda: run_generate(path, out, sink, schema, config, force))
     print_generation(generated, out)
     validated = _usage_errors_exit("migrate", lambda: run_validate(out, None))
@@ -291,6 +293,8 @@ def migrate(
     equal = sum(1 for r in verified if r.status == "equal")
     if verified:
         console.print(f"{equal}/{len(verified)} jobs give the batch result on the sample data")
+    page = _usage_errors_exit("migrate", lambda: run_report(out, None, None, config, force=True))
+    console.print(f"\nreport: {page}")
     # a job the planner rejects is broken output; a difference on data is a finding to review
     if any(r.status == "failed" for r in validated):
         raise typer.Exit(EXIT_THRESHOLD)
@@ -365,6 +369,47 @@ def record_in_analysis(document_path: Path, field: str, values: Mapping[str, Any
         if isinstance(key, str) and key in values:
             job[field] = values[key]
     write_atomically(document_path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def report(
+    path: Annotated[
+        Path, typer.Argument(help="an analysis.json, a `kappa generate` output folder, or a repository to scan")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="folder for the report (default: the folder of the analysis.json)")
+    ] = None,
+    timestamp: Annotated[
+        str | None, typer.Option("--timestamp", help="ISO time shown in the report (default SOURCE_DATE_EPOCH, now)")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace another analysis.json in --out")] = False,
+) -> None:
+    """Write the migration report: report.html (one offline page), report.md and analysis.json."""
+    page = _usage_errors_exit("report", lambda: run_report(path, out, timestamp, config, force=force))
+    console.print(f"wrote {page}, {page.with_name('report.md')} and {page.with_name('analysis.json')}")
+
+
+def run_report(path: Path, out: Path | None, timestamp: str | None, config: Path | None, *, force: bool) -> Path:
+    """analysis.json (given, in an output folder, or from a scan) -> report.html, report.md and the
+    analysis.json they were computed from, side by side in `out`. Job files are read beside the
+    analysis.json they belong to."""
+    generated_at = resolve_timestamp(timestamp, os.environ)
+    given = path / "analysis.json" if path.is_dir() else path
+    source: Path | None = given if given.is_file() else None
+    if source is None and not path.is_dir():
+        raise UsageError(f"{path} is neither an analysis.json nor a folder")
+    if source is None and out is None:
+        raise UsageError(f"{path} has no analysis.json, so it is scanned: give --out for the report")
+    target = out if out is not None else source.parent if source is not None else path
+    existing = target / "analysis.json"
+    if existing.is_file() and (source is None or existing.resolve() != source.resolve()) and not force:
+        raise UsageError(f"{existing} exists and is not the report's input; use --force to replace it")
+    if source is not None:
+        document, folder = load_analysis(source), source.parent
+    else:
+        document, folder = analysis_to_dict(_scan_with_progress(path, config)), None
+    return write_report(target, document, load_job_files(folder, document), generated_at)
 
 
 def version_callback(value: bool) -> None:

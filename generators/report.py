@@ -1,0 +1,1165 @@
+"""`build_report(document, job_files, generated_at) -> Report`: the migration report a team reviews
+before cutover, as a view model; then `render_html`, `render_markdown` and `report_data`.
+
+The input is the analysis document (`analysis.json`, DESIGN.md §3) and the text of the job files
+`kappa generate` wrote beside it; every figure is computed from those two and says how
+(`Figure.source`), so a reader can check any number against `analysis.json`. Everything below is
+a pure function of its arguments except `load_job_files` and `write_report`, the I/O edges.
+
+- **Summary**: jobs by pattern x class, by outcome (generated / retired / manual), the share
+  convertible (generated or retired, over all jobs), the planner pass rate (`validation`), the
+  equivalence rate (`equivalence`) and the effort estimate.
+- **Effort**: an explicit rule table, `EFFORT_RULES` (first match on outcome, pattern, class and
+  SQL status gives a job its base hours and its action), plus `EFFORT_EXTRAS` (per TODO, failed
+  planner, different rows). The page prints both tables.
+- **Waves**: the lineage graph's migration waves (`graph.waves`, topological generations of the
+  job graph).
+- **Lineage graph**: laid out here, in Python, from the networkx graph (`layout_lineage`): layers
+  are the topological generations of the graph's condensation (a cycle shares a layer), the order
+  inside a layer comes from barycentre sweeps with ties broken by node id, so the picture is
+  deterministic. The SVG is inline; a task node links to its job's card without JavaScript.
+- **SQL**: highlighted at render time with sqlglot's tokenizer (`highlight_sql`): spans of escaped
+  text, no JavaScript, nothing fetched.
+
+The page is one file: autoescaped Jinja, CSS and JS inlined (their SHA-256 in the page's
+Content-Security-Policy, so nothing else can run or load), the report's data embedded as JSON
+with `<`, `>`, `&` and `'` escaped, readable without JavaScript for everything but the filters,
+and byte-identical for the same input but for `generated_at`.
+
+    >>> [(s.css, s.text) for s in highlight_sql("SELECT 'a' -- x", "postgres")]
+    [('k', 'SELECT'), ('', ' '), ('s', "'a'"), ('', ' '), ('c', '-- x')]
+    >>> md_code("a|b"), md_text("<b>*x*</b>")
+    ('`a\\\\|b`', '\\\\<b\\\\>\\\\*x\\\\*\\\\</b\\\\>')
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from markupsafe import Markup
+from sqlglot import Dialect, TokenType
+from sqlglot.errors import SqlglotError
+from sqlglot.tokenizer_core import Token
+
+from analyzer.errors import UsageError
+from analyzer.resources import render_template
+
+from . import flink_dialect  # noqa: F401 - registers the "flink" dialect with sqlglot
+from .output import resolve_inside, write_atomically
+
+__all__ = [
+    "CLASSES",
+    "EFFORT_EXTRAS",
+    "EFFORT_RULES",
+    "PATTERNS",
+    "REPORT_FILES",
+    "STATUSES",
+    "Report",
+    "build_report",
+    "dumps_document",
+    "embedded_json",
+    "highlight_sql",
+    "layout_lineage",
+    "load_analysis",
+    "load_job_files",
+    "md_code",
+    "md_text",
+    "render_html",
+    "render_markdown",
+    "report_data",
+    "resolve_timestamp",
+    "write_report",
+]
+
+REPORT_SCHEMA = "kappa-report/1"
+REPORT_FILES = ("report.html", "report.md", "analysis.json")
+PATTERNS = ("transform", "fix", "reprocess", "optimize", "none")
+CLASSES = ("stateless", "stateful", "sink-update", "none")
+STATUSES = ("generated", "retired", "manual", "none")  # jobs[].generated.status
+VALIDATION = ("passed", "failed", "skipped")
+EQUIVALENCE = ("equal", "different", "skipped")
+ANY = "*"
+HOURS_PER_DAY = 8
+MARKDOWN_LIMIT = 60_000  # a GitHub comment holds 65,536 characters
+MARKDOWN_ACTIONS = 25  # rows of the action list in report.md; the page has them all
+TODO = re.compile(r"^\s*--\s*TODO\(kappa\):\s*(?P<text>.*?)\s*$", re.MULTILINE)
+
+
+# ------------------------------------------------------------------------------------ effort
+
+
+@dataclass(frozen=True)
+class EffortRule:
+    """Base hours for a job; the first rule whose fields all match (`*` matches anything) wins."""
+
+    status: str  # jobs[].generated.status
+    pattern: str
+    classification: str
+    sql_status: str
+    hours: float
+    action: str
+
+    def matches(self, job: Mapping[str, Any]) -> bool:
+        values = (_status_of(job), job.get("pattern"), job.get("classification"), job.get("sql_status"))
+        wanted = (self.status, self.pattern, self.classification, self.sql_status)
+        return all(w in (ANY, v) for w, v in zip(wanted, values, strict=True))
+
+
+@dataclass(frozen=True)
+class EffortExtra:
+    """Hours added on top of the base, once per occurrence."""
+
+    key: str  # todo | validation-failed | equivalence-different
+    hours: float
+    when: str
+
+
+# Hours are a reviewer's and an engineer's time to take the job to production, not compute time.
+EFFORT_RULES: tuple[EffortRule, ...] = (
+    EffortRule(
+        "retired", "optimize", ANY, ANY, 0.5, "Delete the maintenance task; set the sink options named in the reason."
+    ),
+    EffortRule(
+        "retired",
+        "fix",
+        ANY,
+        ANY,
+        1.0,
+        "Delete the fix task once its producer streams; check the fold (lateness, applied corrections).",
+    ),
+    EffortRule(
+        "retired",
+        "reprocess",
+        ANY,
+        ANY,
+        1.0,
+        "Replace the back-fill by the replay plan (savepoint, replay from offsets).",
+    ),
+    EffortRule("retired", ANY, ANY, ANY, 1.0, "Delete the task once the job that replaces it streams."),
+    EffortRule("generated", ANY, "stateless", ANY, 2.0, "Deploy the job: create its topics, run it."),
+    EffortRule(
+        "generated", ANY, "sink-update", ANY, 3.0, "Deploy the job; check the upsert key against the sink table."
+    ),
+    EffortRule(
+        "generated",
+        ANY,
+        "stateful",
+        ANY,
+        4.0,
+        "Deploy the job; size its state (TTL, checkpoints) and check the upsert key.",
+    ),
+    EffortRule("generated", ANY, ANY, ANY, 3.0, "Deploy the job and review it."),
+    EffortRule("manual", ANY, ANY, "opaque", 8.0, "Rewrite the task's code by hand: the scanner cannot see into it."),
+    EffortRule("manual", ANY, ANY, "unparsed", 4.0, "Fix the SQL so that it parses, then generate again."),
+    EffortRule(
+        "manual", "none", ANY, ANY, 1.0, "Read-only check: turn it into a monitoring query on the sink, or drop it."
+    ),
+    EffortRule(
+        "manual", ANY, ANY, ANY, 6.0, "Write the streaming job by hand (from job.draft.sql where there is one)."
+    ),
+    EffortRule(ANY, ANY, ANY, ANY, 2.0, "Not generated yet: run `kappa generate`, then review."),
+)
+EFFORT_EXTRAS: tuple[EffortExtra, ...] = (
+    EffortExtra("todo", 1.0, "per `TODO(kappa)` line in the job file"),
+    EffortExtra("validation-failed", 4.0, "when the Flink planner rejects the job (validation failed)"),
+    EffortExtra(
+        "equivalence-different", 4.0, "when the stream's rows differ from the batch rows (equivalence different)"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Effort:
+    hours: float
+    rule: int  # 1-based position in EFFORT_RULES
+    action: str
+    extras: tuple[tuple[str, float], ...] = ()  # (EffortExtra.key, hours added)
+
+
+def estimate_effort(job: Mapping[str, Any], todos: int) -> Effort:
+    """A job's hours: its first matching rule, plus the extras that apply."""
+    number, rule = next((i, r) for i, r in enumerate(EFFORT_RULES, start=1) if r.matches(job))
+    counts = {
+        "todo": todos,
+        "validation-failed": int(_result(job, "validation")[0] == "failed"),
+        "equivalence-different": int(_result(job, "equivalence")[0] == "different"),
+    }
+    extras = tuple((e.key, e.hours * counts[e.key]) for e in EFFORT_EXTRAS if counts[e.key])
+    return Effort(rule.hours + sum(h for _, h in extras), number, rule.action, extras)
+
+
+# ------------------------------------------------------------------------------- view model
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of highlighted SQL: `css` is k(eyword), s(tring), n(umber), c(omment), f(unction),
+    i(dentifier, quoted) or empty for plain text."""
+
+    css: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SqlLine:
+    number: int
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class SqlBlock:
+    title: str  # file:line of an original statement, or the job file's path
+    dialect: str
+    lines: tuple[SqlLine, ...]
+
+    def text(self) -> str:
+        return "\n".join("".join(span.text for span in line.spans) for line in self.lines)
+
+
+@dataclass(frozen=True)
+class FindingView:
+    code: str
+    name: str
+    message: str
+    location: str  # file:line:col
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """A job's validation or equivalence verdict."""
+
+    status: str
+    message: str
+    diff: tuple[str, ...] = ()
+    batch_rows: int | None = None
+    stream_rows: int | None = None
+
+
+@dataclass(frozen=True)
+class TextPart:
+    """Text, or a link to a job's card when `anchor` is set."""
+
+    text: str
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    anchor: str
+    dag_id: str
+    dag_anchor: str
+    task_id: str
+    location: str  # file:line of the task
+    operator: str
+    dialect: str
+    sql_status: str
+    pattern: str
+    classification: str
+    sink_mode: str
+    upsert_key: tuple[str, ...]
+    state_ttl_days: int | None
+    allowed_lateness_days: int | None
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    status: str
+    reason: tuple[TextPart, ...]
+    job_path: str
+    job_file_found: bool
+    original: tuple[SqlBlock, ...]
+    flink: SqlBlock | None
+    evidence: tuple[FindingView, ...]  # F/O/R: why the job has its pattern
+    reasons: tuple[FindingView, ...]  # C4xx: why it has its class
+    other_findings: tuple[FindingView, ...]  # scan errors, generation and validation notes
+    validation: ResultView
+    equivalence: ResultView
+    todos: tuple[str, ...]
+    effort: Effort
+    wave: int  # 1-based, 0 when the job is in no wave
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number of the summary, with the way it is computed from analysis.json."""
+
+    key: str
+    label: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    jobs: int
+    dags: int
+    patterns: tuple[str, ...]
+    classes: tuple[str, ...]
+    matrix: tuple[tuple[str, tuple[int, ...], int], ...]  # (pattern, count per class, total)
+    class_totals: tuple[int, ...]
+    statuses: tuple[tuple[str, int], ...]
+    validation: tuple[tuple[str, int], ...]
+    equivalence: tuple[tuple[str, int], ...]
+    convertible: int
+    convertible_share: float | None
+    planner_pass_rate: float | None
+    equivalence_rate: float | None
+    effort_hours: float
+    sql_parse_rate: float | None
+    figures: tuple[Figure, ...]
+
+
+@dataclass(frozen=True)
+class WaveView:
+    number: int
+    jobs: tuple[tuple[str, str, str], ...]  # (job id, anchor, status)
+    statuses: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    id: str
+    kind: str  # task | table
+    label: str
+    sublabel: str
+    title: str
+    x: float
+    y: float
+    width: float
+    height: float
+    layer: int
+    job: str  # job id for a task node, "" for a table
+    anchor: str
+    pattern: str
+    classification: str
+    status: str
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    source: str
+    target: str
+    kind: str  # read | write | maintain | depends
+    path: str  # SVG path data
+
+
+@dataclass(frozen=True)
+class Lineage:
+    width: float
+    height: float
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+
+
+@dataclass(frozen=True)
+class DagView:
+    dag_id: str
+    anchor: str
+    location: str
+    schedule: str
+    catchup: str
+    description: str
+    doc_md: str
+    jobs: tuple[tuple[str, str], ...]  # (job id, anchor)
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: str
+    tool: str
+    summary: Summary
+    waves: tuple[WaveView, ...]
+    lineage: Lineage
+    dags: tuple[DagView, ...]
+    jobs: tuple[JobView, ...]
+    actions: tuple[JobView, ...]  # jobs by effort, most first
+    scan_findings: tuple[FindingView, ...]  # file-level findings (E-codes)
+
+
+# ----------------------------------------------------------------------------------- build
+
+
+def build_report(document: Mapping[str, Any], job_files: Mapping[str, str], generated_at: str) -> Report:
+    """The report's view model from an analysis document and the job files' text (path -> text)."""
+    if document.get("schema_version") != 1:
+        raise UsageError(f"not an analysis.json of schema_version 1 (found {document.get('schema_version')!r})")
+    raw_jobs = sorted((j for j in document.get("jobs", []) if isinstance(j, Mapping)), key=lambda j: str(j["id"]))
+    anchors = _anchors([str(j["id"]) for j in raw_jobs], "job-")
+    dag_ids = sorted({str(d["dag_id"]) for d in document.get("dags", [])} | {str(j["dag_id"]) for j in raw_jobs})
+    dag_anchors = _anchors(dag_ids, "dag-")
+    wave_lists = _wave_lists(document, [str(j["id"]) for j in raw_jobs])
+    wave_of = {job_id: number for number, wave in enumerate(wave_lists, start=1) for job_id in wave}
+    linker = _Linker(anchors)
+    jobs = tuple(_job_view(j, job_files, anchors, dag_anchors, wave_of, linker) for j in raw_jobs)
+    summary = _summary(document, raw_jobs, jobs)
+    waves = tuple(
+        _wave_view(number, _lookup(wave, raw_jobs), anchors) for number, wave in enumerate(wave_lists, start=1)
+    )
+    return Report(
+        generated_at=generated_at,
+        tool=_tool(document),
+        summary=summary,
+        waves=waves,
+        lineage=layout_lineage(document.get("graph") or {}, raw_jobs, anchors),
+        dags=_dag_views(document, raw_jobs, anchors, dag_anchors),
+        jobs=jobs,
+        actions=tuple(sorted((j for j in jobs if j.effort.hours > 0), key=lambda j: (-j.effort.hours, j.id))),
+        scan_findings=tuple(_finding(f) for f in document.get("findings", [])),
+    )
+
+
+def _tool(document: Mapping[str, Any]) -> str:
+    tool = document.get("tool") or {}
+    return f"{tool.get('name', 'kappa-migrate')} {tool.get('version', '')}".strip()
+
+
+def _wave_view(number: int, members: Sequence[tuple[str, Mapping[str, Any]]], anchors: Mapping[str, str]) -> WaveView:
+    jobs = tuple((job_id, anchors[job_id], _status_of(job)) for job_id, job in members)
+    return WaveView(number, jobs, _counted(Counter(status for _, _, status in jobs), STATUSES))
+
+
+def _lookup(ids: Iterable[str], jobs: Sequence[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
+    by_id = {str(j["id"]): j for j in jobs}
+    return [(job_id, by_id[job_id]) for job_id in ids if job_id in by_id]
+
+
+def _status_of(job: Mapping[str, Any]) -> str:
+    return str((job.get("generated") or {}).get("status") or "none")
+
+
+def _result(job: Mapping[str, Any], field: str) -> tuple[str, Mapping[str, Any]]:
+    entry = job.get(field) or {}
+    return str(entry.get("status") or "skipped"), entry
+
+
+def _counted(counter: Counter[str], order: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """Counts in a fixed order, then any value the order does not know, sorted."""
+    known = [(name, counter.get(name, 0)) for name in order]
+    return (*known, *sorted((k, v) for k, v in counter.items() if k not in order))
+
+
+def _anchors(ids: Sequence[str], prefix: str) -> dict[str, str]:
+    """HTML ids for ids a repository chose (anything, markup included): the safe characters kept,
+    a short hash added when something was replaced, so two ids never share an anchor."""
+    anchors: dict[str, str] = {}
+    for name in ids:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "x"
+        if safe != name:
+            safe += "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        anchors[name] = prefix + safe
+    return anchors
+
+
+def _wave_lists(document: Mapping[str, Any], job_ids: Sequence[str]) -> list[list[str]]:
+    """`graph.waves`, jobs it misses in a last wave of their own (an older or partial document)."""
+    known = set(job_ids)
+    waves = [[str(j) for j in wave if str(j) in known] for wave in (document.get("graph") or {}).get("waves", [])]
+    waves = [wave for wave in waves if wave]
+    placed = {j for wave in waves for j in wave}
+    rest = sorted(known - placed)
+    return [*waves, rest] if rest else waves
+
+
+class _Linker:
+    """Turns job ids mentioned in a text (a retired job's reason names its owner) into links."""
+
+    def __init__(self, anchors: Mapping[str, str]) -> None:
+        self.anchors = anchors
+        names = sorted(anchors, key=lambda n: (-len(n), n))
+        self.pattern = re.compile("|".join(re.escape(n) for n in names)) if names else None
+
+    def parts(self, text: str, own: str) -> tuple[TextPart, ...]:
+        if self.pattern is None:
+            return (TextPart(text),) if text else ()
+        parts: list[TextPart] = []
+        last = 0
+        for match in self.pattern.finditer(text):
+            name = match.group(0)
+            if name == own or not _word_bounded(text, match.start(), match.end()):
+                continue
+            if match.start() > last:
+                parts.append(TextPart(text[last : match.start()]))
+            parts.append(TextPart(name, self.anchors[name]))
+            last = match.end()
+        if last < len(text):
+            parts.append(TextPart(text[last:]))
+        return tuple(parts)
+
+
+def _word_bounded(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_")
+
+
+def _finding(entry: Mapping[str, Any]) -> FindingView:
+    location = f"{entry.get('file', '')}:{entry.get('line', 1)}:{entry.get('col', 1)}"
+    return FindingView(str(entry.get("code", "")), str(entry.get("name", "")), str(entry.get("message", "")), location)
+
+
+def _job_view(
+    job: Mapping[str, Any],
+    job_files: Mapping[str, str],
+    anchors: Mapping[str, str],
+    dag_anchors: Mapping[str, str],
+    wave_of: Mapping[str, int],
+    linker: _Linker,
+) -> JobView:
+    job_id = str(job["id"])
+    generated = job.get("generated") or {}
+    path = str(generated.get("path") or "")
+    text = job_files.get(path) if path else None
+    todos = tuple(m.group("text") for m in TODO.finditer(text)) if text else ()
+    findings = [_finding(f) for f in job.get("findings", [])]
+    dialect = str(job.get("dialect") or "")
+    original = tuple(
+        SqlBlock(
+            f"{s.get('file', '')}:{s.get('line', 1)}",
+            str(s.get("dialect") or dialect),
+            _lines(highlight_sql(str(s.get("sql", "")), str(s.get("dialect") or dialect)), int(s.get("line") or 1)),
+        )
+        for s in job.get("statements", [])
+    )
+    flink = SqlBlock(path, "flink", _lines(highlight_sql(text, "flink"), 1)) if text is not None else None
+    validation_status, validation = _result(job, "validation")
+    equivalence_status, equivalence = _result(job, "equivalence")
+    return JobView(
+        id=job_id,
+        anchor=anchors[job_id],
+        dag_id=str(job.get("dag_id", "")),
+        dag_anchor=dag_anchors.get(str(job.get("dag_id", "")), ""),
+        task_id=str(job.get("task_id", "")),
+        location=f"{job.get('file', '')}:{job.get('line', 1)}",
+        operator=str(job.get("operator") or ""),
+        dialect=dialect,
+        sql_status=str(job.get("sql_status") or ""),
+        pattern=str(job.get("pattern") or "none"),
+        classification=str(job.get("classification") or "none"),
+        sink_mode=str(job.get("sink_mode") or "none"),
+        upsert_key=tuple(str(c) for c in job.get("upsert_key", [])),
+        state_ttl_days=job.get("state_ttl_days"),
+        allowed_lateness_days=job.get("allowed_lateness_days"),
+        reads=tuple(sorted(str(t) for t in job.get("reads", []))),
+        writes=tuple(sorted(str(t) for t in job.get("writes", []))),
+        status=_status_of(job),
+        reason=linker.parts(str(generated.get("reason") or ""), job_id),
+        job_path=path,
+        job_file_found=text is not None,
+        original=original,
+        flink=flink,
+        evidence=tuple(f for f in findings if f.code[:1] in "FOR"),
+        reasons=tuple(f for f in findings if f.code[:1] == "C"),
+        other_findings=tuple(f for f in findings if f.code[:1] not in "FORC"),
+        validation=ResultView(validation_status, str(validation.get("message") or "")),
+        equivalence=ResultView(
+            equivalence_status,
+            str(equivalence.get("message") or ""),
+            tuple(str(d) for d in equivalence.get("diff", [])),
+            equivalence.get("batch_rows") if "batch_rows" in equivalence else None,
+            equivalence.get("stream_rows") if "stream_rows" in equivalence else None,
+        ),
+        todos=todos,
+        effort=estimate_effort(job, len(todos)),
+        wave=wave_of.get(job_id, 0),
+    )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _percent(value: float | None) -> str:
+    return "not run" if value is None else f"{value:.1%}"
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} h"
+
+
+def _summary(document: Mapping[str, Any], raw: Sequence[Mapping[str, Any]], jobs: Sequence[JobView]) -> Summary:
+    patterns = tuple(n for n, _ in _counted(Counter(j.pattern for j in jobs), PATTERNS))
+    classes = tuple(n for n, _ in _counted(Counter(j.classification for j in jobs), CLASSES))
+    pairs = Counter((j.pattern, j.classification) for j in jobs)
+    matrix = tuple(
+        (p, tuple(pairs.get((p, c), 0) for c in classes), sum(pairs.get((p, c), 0) for c in classes)) for p in patterns
+    )
+    class_totals = tuple(sum(pairs.get((p, c), 0) for p in patterns) for c in classes)
+    statuses = _counted(Counter(j.status for j in jobs), STATUSES)
+    validation = _counted(Counter(j.validation.status for j in jobs), VALIDATION)
+    equivalence = _counted(Counter(j.equivalence.status for j in jobs), EQUIVALENCE)
+    by_status, by_validation, by_equivalence = dict(statuses), dict(validation), dict(equivalence)
+    convertible = by_status.get("generated", 0) + by_status.get("retired", 0)
+    share = _share(convertible, len(jobs))
+    pass_rate = _share(by_validation.get("passed", 0), by_validation.get("passed", 0) + by_validation.get("failed", 0))
+    equal_rate = _share(
+        by_equivalence.get("equal", 0), by_equivalence.get("equal", 0) + by_equivalence.get("different", 0)
+    )
+    effort = sum(j.effort.hours for j in jobs)
+    parse_rate = (document.get("summary") or {}).get("sql_parse_rate")
+    tested = by_validation.get("passed", 0) + by_validation.get("failed", 0)
+    compared = by_equivalence.get("equal", 0) + by_equivalence.get("different", 0)
+    figures = (
+        Figure("jobs", "jobs", str(len(jobs)), "jobs[]: one per Airflow task that runs SQL or code"),
+        Figure("dags", "DAGs", str(len(document.get("dags", []))), "dags[]"),
+        Figure(
+            "generated", "generated", str(by_status.get("generated", 0)), "jobs[] with generated.status = generated"
+        ),
+        Figure("retired", "retired", str(by_status.get("retired", 0)), "jobs[] with generated.status = retired"),
+        Figure("manual", "manual", str(by_status.get("manual", 0)), "jobs[] with generated.status = manual"),
+        Figure(
+            "convertible",
+            "convertible",
+            f"{_percent(share)} ({convertible}/{len(jobs)})",
+            "jobs[] with generated.status = generated or retired, over all jobs[]",
+        ),
+        Figure(
+            "planner_pass_rate",
+            "planner pass rate",
+            f"{_percent(pass_rate)} ({by_validation.get('passed', 0)}/{tested})",
+            "jobs[] with validation.status = passed, over those passed or failed",
+        ),
+        Figure(
+            "equivalence_rate",
+            "equivalence rate",
+            f"{_percent(equal_rate)} ({by_equivalence.get('equal', 0)}/{compared})",
+            "jobs[] with equivalence.status = equal, over those equal or different",
+        ),
+        Figure(
+            "effort",
+            "effort estimate",
+            f"{_hours(effort)} (~{math.ceil(effort / HOURS_PER_DAY)} person-days)",
+            f"sum over jobs[] of the effort rule's hours plus extras; {HOURS_PER_DAY} h a day",
+        ),
+        Figure(
+            "sql_parse_rate",
+            "SQL parse rate",
+            _percent(parse_rate if isinstance(parse_rate, int | float) else None),
+            "summary.sql_parse_rate: jobs whose SQL parses, over jobs with SQL",
+        ),
+    )
+    return Summary(
+        jobs=len(jobs),
+        dags=len(document.get("dags", [])),
+        patterns=patterns,
+        classes=classes,
+        matrix=matrix,
+        class_totals=class_totals,
+        statuses=statuses,
+        validation=validation,
+        equivalence=equivalence,
+        convertible=convertible,
+        convertible_share=share,
+        planner_pass_rate=pass_rate,
+        equivalence_rate=equal_rate,
+        effort_hours=effort,
+        sql_parse_rate=float(parse_rate) if isinstance(parse_rate, int | float) else None,
+        figures=figures,
+    )
+
+
+def _dag_views(
+    document: Mapping[str, Any],
+    jobs: Sequence[Mapping[str, Any]],
+    anchors: Mapping[str, str],
+    dag_anchors: Mapping[str, str],
+) -> tuple[DagView, ...]:
+    views = []
+    for dag in sorted(document.get("dags", []), key=lambda d: (str(d["dag_id"]), str(d.get("file", "")))):
+        dag_id = str(dag["dag_id"])
+        members = tuple((str(j["id"]), anchors[str(j["id"])]) for j in jobs if j.get("dag_id") == dag_id)
+        catchup = dag.get("catchup")
+        views.append(
+            DagView(
+                dag_id=dag_id,
+                anchor=dag_anchors[dag_id],
+                location=f"{dag.get('file', '')}:{dag.get('line', 1)}",
+                schedule=str(dag.get("schedule") or "none"),
+                catchup="unknown" if catchup is None else ("yes" if catchup else "no"),
+                description=str(dag.get("description") or ""),
+                doc_md=str(dag.get("doc_md") or "").strip("\n"),
+                jobs=members,
+            )
+        )
+    return tuple(views)
+
+
+# ------------------------------------------------------------------------------ highlighting
+
+_STRING_TYPES = frozenset(t for t in TokenType if t.name.endswith("STRING"))
+_PLAIN = ""
+
+
+def highlight_sql(sql: str, dialect: str) -> tuple[Span, ...]:
+    """SQL as spans for the page: keywords, strings, numbers, comments, functions, quoted names.
+
+    The spans always join back to `sql` exactly; text the tokenizer cannot read stays plain.
+    """
+    tokens = _tokens(sql, dialect)
+    if tokens is None:
+        return (Span(_PLAIN, sql),) if sql else ()
+    keywords = _keyword_types(dialect)
+    spans: list[Span] = []
+    position = 0
+    for index, token in enumerate(tokens):
+        if token.start > position:
+            spans.extend(_gap(sql[position : token.start]))
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        spans.append(Span(_token_class(token, following, keywords), sql[token.start : token.end + 1]))
+        position = token.end + 1
+    if position < len(sql):
+        spans.extend(_gap(sql[position:]))
+    merged = _merge(spans)
+    return merged if "".join(s.text for s in merged) == sql else (Span(_PLAIN, sql),)
+
+
+def _tokens(sql: str, dialect: str) -> list[Token] | None:
+    try:
+        tokens = Dialect.get_or_raise(dialect or None).tokenize(sql)
+    except (SqlglotError, ValueError, KeyError):
+        return None
+    position = 0
+    for token in tokens:  # positions must move forward inside the text, or we do not trust them
+        if token.start < position or token.end < token.start or token.end >= len(sql):
+            return None
+        position = token.end + 1
+    return tokens
+
+
+def _keyword_types(dialect: str) -> frozenset[TokenType]:
+    tokenizer = Dialect.get_or_raise(dialect or None).tokenizer_class
+    return frozenset(tokenizer.KEYWORDS.values()) - {TokenType.VAR, TokenType.IDENTIFIER, TokenType.NUMBER}
+
+
+def _token_class(token: Token, following: Token | None, keywords: frozenset[TokenType]) -> str:
+    if token.token_type in _STRING_TYPES:
+        return "s"
+    if token.token_type is TokenType.NUMBER:
+        return "n"
+    if token.token_type is TokenType.IDENTIFIER:
+        return "i"
+    word = token.text[:1].isalpha()
+    called = following is not None and following.token_type is TokenType.L_PAREN and following.start == token.end + 1
+    if word and called and (token.token_type is TokenType.VAR or token.token_type not in keywords):
+        return "f"
+    if word and token.token_type in keywords:
+        return "k"
+    return _PLAIN
+
+
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?(?:\*/|\Z)", re.DOTALL)
+
+
+def _gap(text: str) -> list[Span]:
+    """Text between tokens: whitespace and comments."""
+    spans: list[Span] = []
+    last = 0
+    for match in _COMMENT.finditer(text):
+        if match.start() > last:
+            spans.append(Span(_PLAIN, text[last : match.start()]))
+        spans.append(Span("c", match.group(0)))
+        last = match.end()
+    if last < len(text):
+        spans.append(Span(_PLAIN, text[last:]))
+    return spans
+
+
+def _merge(spans: Iterable[Span]) -> tuple[Span, ...]:
+    merged: list[Span] = []
+    for span in spans:
+        if not span.text:
+            continue
+        if merged and merged[-1].css == span.css:
+            merged[-1] = Span(span.css, merged[-1].text + span.text)
+        else:
+            merged.append(span)
+    return tuple(merged)
+
+
+def _lines(spans: Iterable[Span], first: int) -> tuple[SqlLine, ...]:
+    """Spans split at line ends, numbered from the statement's line in its file."""
+    lines: list[SqlLine] = []
+    current: list[Span] = []
+    for span in spans:
+        pieces = span.text.split("\n")
+        for i, piece in enumerate(pieces):
+            if i:
+                lines.append(SqlLine(first + len(lines), tuple(current)))
+                current = []
+            if piece:
+                current.append(Span(span.css, piece))
+    if current or not lines:
+        lines.append(SqlLine(first + len(lines), tuple(current)))
+    return tuple(lines)
+
+
+# ---------------------------------------------------------------------------------- lineage
+
+NODE_WIDTH, TASK_HEIGHT, TABLE_HEIGHT = 236.0, 34.0, 22.0
+LAYER_GAP, ROW_GAP, MARGIN = 96.0, 10.0, 16.0
+LABEL_CHARS = 34
+DEPENDS, MAINTAIN = "depends", "maintain"  # edge kinds of analysis.json's graph (analyzer.lineage)
+SWEEPS = 4
+
+
+def layout_lineage(graph: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]) -> Lineage:
+    """The lineage graph laid out left to right: tables and the jobs that read, write or maintain
+    them (task-to-task `depends` edges are left to the waves). Layers are the topological
+    generations of the graph's condensation (a cycle, such as a job rewriting its own table,
+    shares one layer); barycentre sweeps order each layer. Deterministic: every tie is broken by
+    node id."""
+    g = nx.DiGraph()
+    for node in sorted(graph.get("nodes", []), key=lambda n: str(n["id"])):
+        g.add_node(str(node["id"]), **{k: v for k, v in node.items() if k != "id"})
+    for edge in sorted(graph.get("edges", []), key=lambda e: (str(e["source"]), str(e["target"]))):
+        source, target, kind = str(edge["source"]), str(edge["target"]), str(edge.get("kind", ""))
+        if kind == DEPENDS or source not in g or target not in g:
+            continue  # data lineage only: Airflow's run-after order is in the waves
+        if kind == MAINTAIN:  # a maintenance job hangs off the table it tends, to its right
+            source, target = target, source
+        g.add_edge(source, target, kind=kind)
+    if not g:
+        return Lineage(0.0, 0.0, (), ())
+    condensed = nx.condensation(g)
+    layer_of = {}
+    for number, generation in enumerate(nx.topological_generations(condensed)):
+        for component in generation:
+            for member in condensed.nodes[component]["members"]:
+                layer_of[member] = number
+    layers: list[list[str]] = [[] for _ in range(max(layer_of.values()) + 1)]
+    for node in sorted(g.nodes, key=lambda n: (_group(g, n), n)):
+        layers[layer_of[node]].append(node)
+    _order_layers(g, layers)
+    by_job = {str(j["id"]): j for j in jobs}
+    heights = {n: TASK_HEIGHT if g.nodes[n].get("kind") == "task" else TABLE_HEIGHT for n in g.nodes}
+    columns = [sum(heights[n] for n in layer) + ROW_GAP * max(len(layer) - 1, 0) for layer in layers]
+    tallest = max(columns)
+    placed: dict[str, GraphNode] = {}
+    for number, layer in enumerate(layers):
+        x = MARGIN + number * (NODE_WIDTH + LAYER_GAP)
+        y = MARGIN + (tallest - columns[number]) / 2
+        for node in layer:
+            placed[node] = _graph_node(g, node, number, x, y, heights[node], by_job, anchors)
+            y += heights[node] + ROW_GAP
+    edges = tuple(
+        GraphEdge(source, target, str(data.get("kind", "")), _edge_path(placed[source], placed[target]))
+        for source, target, data in sorted(g.edges(data=True), key=lambda e: (e[0], e[1]))
+    )
+    width = MARGIN * 2 + len(layers) * NODE_WIDTH + (len(layers) - 1) * LAYER_GAP + 40
+    return Lineage(round(width, 1), round(MARGIN * 2 + tallest, 1), tuple(placed[n] for n in sorted(placed)), edges)
+
+
+def _group(g: Any, node: str) -> str:
+    """Initial order inside a layer: a DAG's jobs together, tables by name."""
+    data = g.nodes[node]
+    return str(data.get("dag_id") or data.get("table") or "")
+
+
+def _order_layers(g: Any, layers: list[list[str]]) -> None:
+    """Barycentre heuristic: each node moves to the mean position of its neighbours in the layer
+    before (down sweeps) or after (up sweeps); nodes with no such neighbour keep their place."""
+    for sweep in range(SWEEPS):
+        down = sweep % 2 == 0
+        order = range(1, len(layers)) if down else range(len(layers) - 2, -1, -1)
+        for i in order:
+            reference = {n: p for p, n in enumerate(layers[i - 1 if down else i + 1])}
+            keys = {}
+            for position, node in enumerate(layers[i]):
+                neighbours = g.predecessors(node) if down else g.successors(node)
+                places = [reference[n] for n in neighbours if n in reference]
+                keys[node] = sum(places) / len(places) if places else float(position)
+            layers[i].sort(key=lambda n: (keys[n], n))
+
+
+def _graph_node(
+    g: Any,
+    node: str,
+    layer: int,
+    x: float,
+    y: float,
+    height: float,
+    jobs: Mapping[str, Mapping[str, Any]],
+    anchors: Mapping[str, str],
+) -> GraphNode:
+    data = g.nodes[node]
+    if data.get("kind") == "task":
+        job_id = str(data.get("job", node))
+        job = jobs.get(job_id, {})
+        dag_id = str(job.get("dag_id", data.get("dag_id", "")))
+        task_id = str(job.get("task_id", job_id))
+        pattern = str(job.get("pattern", data.get("pattern", "none")))
+        classification = str(job.get("classification", data.get("classification", "none")))
+        status = _status_of(job)
+        title = f"{job_id}\npattern {pattern}, class {classification}, {status}"
+        return GraphNode(
+            node,
+            "task",
+            _clip(task_id),
+            _clip(dag_id),
+            title,
+            x,
+            y,
+            NODE_WIDTH,
+            height,
+            layer,
+            job_id,
+            anchors.get(job_id, ""),
+            pattern,
+            classification,
+            status,
+        )
+    table = str(data.get("table", node))
+    return GraphNode(
+        node, "table", _clip(table), "", f"table {table}", x, y, NODE_WIDTH, height, layer, "", "", "", "", ""
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+def _edge_path(source: GraphNode, target: GraphNode) -> str:
+    sy, ty = source.y + source.height / 2, target.y + target.height / 2
+    if target.layer > source.layer:
+        sx, tx = source.x + source.width, target.x
+        bend = (tx - sx) / 2
+        return f"M{sx:.1f},{sy:.1f} C{sx + bend:.1f},{sy:.1f} {tx - bend:.1f},{ty:.1f} {tx:.1f},{ty:.1f}"
+    # same layer (a cycle): an arc out of the right side and back
+    x = source.x + source.width
+    reach = 24.0 + min(abs(ty - sy) / 6, 60.0)
+    return f"M{x:.1f},{sy:.1f} C{x + reach:.1f},{sy:.1f} {x + reach:.1f},{ty:.1f} {x:.1f},{ty:.1f}"
+
+
+# ---------------------------------------------------------------------------------- render
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    """The data embedded in the page (and pinned by a golden test): every figure with its source,
+    the effort rules, the waves and each job's facets. The SQL itself is in the page's markup."""
+    summary = report.summary
+    return {
+        "schema": REPORT_SCHEMA,
+        "generated_at": report.generated_at,
+        "tool": report.tool,
+        "summary": {
+            "figures": [
+                {"key": f.key, "label": f.label, "value": f.value, "source": f.source} for f in summary.figures
+            ],
+            "jobs": summary.jobs,
+            "dags": summary.dags,
+            "by_pattern_and_class": {p: dict(zip(summary.classes, row, strict=True)) for p, row, _ in summary.matrix},
+            "by_status": dict(summary.statuses),
+            "validation": dict(summary.validation),
+            "equivalence": dict(summary.equivalence),
+            "convertible": summary.convertible,
+            "convertible_share": summary.convertible_share,
+            "planner_pass_rate": summary.planner_pass_rate,
+            "equivalence_rate": summary.equivalence_rate,
+            "effort_hours": summary.effort_hours,
+            "sql_parse_rate": summary.sql_parse_rate,
+        },
+        "effort_rules": [
+            {
+                "rule": number,
+                "status": r.status,
+                "pattern": r.pattern,
+                "classification": r.classification,
+                "sql_status": r.sql_status,
+                "hours": r.hours,
+                "action": r.action,
+            }
+            for number, r in enumerate(EFFORT_RULES, start=1)
+        ],
+        "effort_extras": [{"key": e.key, "hours": e.hours, "when": e.when} for e in EFFORT_EXTRAS],
+        "waves": [[job_id for job_id, _, _ in wave.jobs] for wave in report.waves],
+        "dags": [{"dag_id": d.dag_id, "anchor": d.anchor, "jobs": [j for j, _ in d.jobs]} for d in report.dags],
+        "jobs": [
+            {
+                "id": j.id,
+                "anchor": j.anchor,
+                "dag_id": j.dag_id,
+                "task_id": j.task_id,
+                "location": j.location,
+                "operator": j.operator,
+                "dialect": j.dialect,
+                "sql_status": j.sql_status,
+                "pattern": j.pattern,
+                "classification": j.classification,
+                "sink_mode": j.sink_mode,
+                "upsert_key": list(j.upsert_key),
+                "state_ttl_days": j.state_ttl_days,
+                "reads": list(j.reads),
+                "writes": list(j.writes),
+                "status": j.status,
+                "job_path": j.job_path,
+                "validation": j.validation.status,
+                "equivalence": j.equivalence.status,
+                "codes": sorted({f.code for f in (*j.evidence, *j.reasons, *j.other_findings)}),
+                "sql": "\n\n".join(block.text() for block in j.original),  # searchable
+                "todos": list(j.todos),
+                "effort_hours": j.effort.hours,
+                "effort_rule": j.effort.rule,
+                "wave": j.wave,
+            }
+            for j in report.jobs
+        ],
+    }
+
+
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
+
+
+def embedded_json(data: Any) -> Markup:
+    """JSON safe inside a `<script type="application/json">` element: no `</script>`, no `<!--`."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return Markup(re.sub(r"[<>&']", lambda m: _JSON_ESCAPES[m.group(0)], text))
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def render_html(report: Report) -> str:
+    """The page: one file, autoescaped; CSS and JS are partial templates inlined here, and only
+    they may apply or run (their hashes are the page's Content-Security-Policy)."""
+    style = render_template("report.css.j2")
+    script = render_template("report.js.j2")
+    if "</" in style or "</" in script:  # would end the element early
+        raise ValueError("inline CSS/JS must not contain '</'")
+    policy = (
+        f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
+        "img-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+    return render_template(
+        "report.html.j2",
+        report=report,
+        data=embedded_json(report_data(report)),
+        style=Markup(style),
+        script=Markup(script),
+        policy=policy,
+        rules=tuple(enumerate(EFFORT_RULES, start=1)),
+        extras=EFFORT_EXTRAS,
+        percent=_percent,
+        hours=_hours,
+    )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+
+
+def md_text(text: str) -> str:
+    """Free text for Markdown: punctuation that could become markup or HTML backslash-escaped,
+    on one line (a table cell)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def md_code(text: str) -> str:
+    """A code span that survives any content: a fence longer than any backtick run inside, and
+    `|` escaped so a table cell stays one cell."""
+    flat = " ".join(text.split()).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def render_markdown(report: Report) -> str:
+    """report.md: the summary, the waves and the largest actions, short enough for a PR comment."""
+    text = render_template(
+        "report.md.j2",
+        report=report,
+        actions=report.actions[:MARKDOWN_ACTIONS],
+        rules=tuple(enumerate(EFFORT_RULES, start=1)),
+        extras=EFFORT_EXTRAS,
+        code=md_code,
+        text=md_text,
+        percent=_percent,
+        hours=_hours,
+    )
+    if len(text) > MARKDOWN_LIMIT:
+        cut = text.rfind("\n", 0, MARKDOWN_LIMIT - 200)
+        text = text[:cut] + "\n\n… cut to fit a pull-request comment; report.html has everything.\n"
+    return text
+
+
+def dumps_document(document: Mapping[str, Any]) -> str:
+    """analysis.json as every kappa command writes it."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# -------------------------------------------------------------------------------------- I/O
+
+
+def resolve_timestamp(value: str | None, environ: Mapping[str, str], now: datetime | None = None) -> str:
+    """The report's one volatile field: `--timestamp` if given, else SOURCE_DATE_EPOCH (the
+    reproducible-builds convention), else now; ISO 8601 in UTC.
+
+    >>> resolve_timestamp(None, {"SOURCE_DATE_EPOCH": "1705276800"})
+    '2024-01-15T00:00:00Z'
+    """
+    if value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as error:
+            raise UsageError(f"--timestamp {value!r} is not an ISO 8601 date or time") from error
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    elif environ.get("SOURCE_DATE_EPOCH"):
+        try:
+            moment = datetime.fromtimestamp(int(environ["SOURCE_DATE_EPOCH"]), tz=UTC)
+        except ValueError as error:
+            raise UsageError(f"SOURCE_DATE_EPOCH {environ['SOURCE_DATE_EPOCH']!r} is not a number") from error
+    else:
+        moment = now or datetime.now(tz=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def load_analysis(path: Path) -> dict[str, Any]:
+    """An analysis.json from disk; anything else is a usage error."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path} is not a readable analysis.json: {error}") from error
+    if not isinstance(document, dict) or document.get("schema_version") != 1:
+        raise UsageError(f"{path} is not an analysis.json of schema_version 1")
+    return document
+
+
+def load_job_files(folder: Path | None, document: Mapping[str, Any]) -> dict[str, str]:
+    """The text of every job file the document names (`generated.path`), read from `folder`;
+    paths that leave the folder or files that are missing are skipped."""
+    if folder is None:
+        return {}
+    files: dict[str, str] = {}
+    for job in document.get("jobs", []):
+        path = (job.get("generated") or {}).get("path")
+        if not isinstance(path, str) or not path:
+            continue
+        try:
+            target = resolve_inside(folder, path)
+        except UsageError:
+            continue
+        if target.is_file():
+            files[path] = target.read_text(encoding="utf-8", errors="replace")
+    return files
+
+
+def write_report(out: Path, document: Mapping[str, Any], job_files: Mapping[str, str], generated_at: str) -> Path:
+    """Write report.html, report.md and analysis.json into `out`; returns report.html's path."""
+    report = build_report(document, job_files, generated_at)
+    texts = {
+        "report.html": render_html(report),
+        "report.md": render_markdown(report),
+        "analysis.json": dumps_document(document),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name in REPORT_FILES:
+        write_atomically(out / name, texts[name])
+    return out / "report.html"
