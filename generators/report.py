@@ -582,6 +582,10 @@ def _percent(value: float | None) -> str:
     return "not run" if value is None else f"{value:.1%}"
 
 
+def _ratio(rate: float | None, part: int, whole: int) -> str:
+    return "not run" if rate is None else f"{rate:.1%} ({part}/{whole})"
+
+
 def _hours(hours: float) -> str:
     return f"{hours:g} h"
 
@@ -619,26 +623,26 @@ def _summary(document: Mapping[str, Any], raw: Sequence[Mapping[str, Any]], jobs
         Figure(
             "convertible",
             "convertible",
-            f"{_percent(share)} ({convertible}/{len(jobs)})",
+            _ratio(share, convertible, len(jobs)),
             "jobs[] with generated.status = generated or retired, over all jobs[]",
         ),
         Figure(
             "planner_pass_rate",
             "planner pass rate",
-            f"{_percent(pass_rate)} ({by_validation.get('passed', 0)}/{tested})",
+            _ratio(pass_rate, by_validation.get("passed", 0), tested),
             "jobs[] with validation.status = passed, over those passed or failed",
         ),
         Figure(
             "equivalence_rate",
             "equivalence rate",
-            f"{_percent(equal_rate)} ({by_equivalence.get('equal', 0)}/{compared})",
+            _ratio(equal_rate, by_equivalence.get("equal", 0), compared),
             "jobs[] with equivalence.status = equal, over those equal or different",
         ),
         Figure(
             "effort",
-            "effort estimate",
-            f"{_hours(effort)} (~{math.ceil(effort / HOURS_PER_DAY)} person-days)",
-            f"sum over jobs[] of the effort rule's hours plus extras; {HOURS_PER_DAY} h a day",
+            f"effort estimate, ~{math.ceil(effort / HOURS_PER_DAY)} person-days",
+            _hours(effort),
+            f"sum over jobs[] of the effort rules' hours plus extras (below); {HOURS_PER_DAY} h a day",
         ),
         Figure(
             "sql_parse_rate",
