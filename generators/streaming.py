@@ -4,10 +4,14 @@ Each rewrite is a named function over the tree, applied in order (`REWRITES`), a
 what it did in a note, so the job header can tell a reviewer exactly how the SQL changed:
 
 - the write becomes `INSERT INTO <sink>`: INSERT OVERWRITE, CREATE [OR REPLACE] TABLE AS and
-  MERGE (its USING query with the INSERT branch's values) all turn into an upsert by key;
+  MERGE (its USING query with the INSERT branch's values) all turn into an upsert by key; over a
+  latest-change source a MERGE's `THEN DELETE` becomes a filter that retracts the key's row, and a
+  partial UPDATE keeps the other columns from the row the key was inserted with;
 - Airflow's run-date filters (`dt = '{{ ds }}'`, `BETWEEN ds_add(ds, -3) AND ds`) are removed:
   a stream has no run date; the partition column they fixed is carried through instead (into the
-  projection of a static `PARTITION (dt=...)` and into the GROUP BY of a daily aggregate);
+  projection of a static `PARTITION (dt=...)` or a `DATE '{{ ds }}'` column, and into the GROUP BY
+  of a daily aggregate); a run date stamped on an unfiltered source is a daily snapshot, which has
+  no streaming form and is left to a person;
 - ROW_NUMBER deduplication orders by the source's time attribute (Flink's Deduplicate operator);
 - joins to dimension tables become temporal joins (`FOR SYSTEM_TIME AS OF`);
 - a sort without LIMIT is dropped (a stream has no final order); with LIMIT it is kept for a
@@ -444,20 +448,25 @@ def _is_run_date_predicate(node: exp.Expr, markers: Mapping[str, str]) -> exp.Co
     return None
 
 
+RUN_DATE_FILTERS_REMOVED = "run-date filters removed"
+
+
 def drop_run_date_filters(plan: StreamStatement, context: StreamContext) -> StreamStatement:
     """Remove predicates that pin the query to Airflow's run date; remember the columns."""
     if plan.query is None or not context.markers:
         return plan
     removed: list[str] = []
     for select in plan.query.find_all(exp.Select):
+        pinned: dict[str, exp.Expr] = {}
         for clause in ("where", "having", "qualify"):
             condition = select.args.get(clause)
             if condition is None:
                 continue
             before = len(removed)
-            kept = _remove_conjuncts(condition.this, context.markers, removed)
+            kept = _remove_conjuncts(condition.this, context.markers, removed, pinned)
             if len(removed) > before:
                 select.meta["kappa_date_columns"] = removed[before:]
+                select.meta[PINNED] = dict(pinned)
             if kept is None:
                 select.set(clause, None)
             else:
@@ -465,15 +474,22 @@ def drop_run_date_filters(plan: StreamStatement, context: StreamContext) -> Stre
         for join in select.args.get("joins") or []:
             on = join.args.get("on")
             if on is not None:
-                kept = _remove_conjuncts(on, context.markers, removed)
+                kept = _remove_conjuncts(on, context.markers, removed, {})
                 join.set("on", kept if kept is not None else exp.true())
     if not removed:
         return plan
-    note = f"run-date filters removed ({', '.join(dict.fromkeys(removed))}): the stream covers every day"
+    note = f"{RUN_DATE_FILTERS_REMOVED} ({', '.join(dict.fromkeys(removed))}): the stream covers every day"
     return replace(plan, notes=(*plan.notes, note))
 
 
-def _remove_conjuncts(condition: exp.Expr, markers: Mapping[str, str], removed: list[str]) -> exp.Expr | None:
+PINNED = "kappa_pinned"  # SELECT meta: run-date equalities removed from it, column -> the expression it compared
+
+
+def _remove_conjuncts(
+    condition: exp.Expr, markers: Mapping[str, str], removed: list[str], pinned: dict[str, exp.Expr]
+) -> exp.Expr | None:
+    """The condition without its run-date predicates (None when nothing is left); `removed` gets
+    their columns and `pinned` the expression each equality held equal to the run date."""
     conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
     kept = []
     for conjunct in conjuncts:
@@ -481,6 +497,9 @@ def _remove_conjuncts(condition: exp.Expr, markers: Mapping[str, str], removed: 
         column = _is_run_date_predicate(inner, markers)
         if column is not None:
             removed.append(column.sql())
+            if isinstance(inner, exp.EQ):
+                side = inner.this if _run_date_value(inner.expression, markers) else inner.expression
+                pinned[column.sql()] = side.copy()
         else:
             kept.append(conjunct)
     if not kept:
@@ -548,6 +567,9 @@ def _join_on_partition(select: exp.Select, carried: list[exp.Column]) -> None:
 
 
 def _date_column(select: exp.Select, context: StreamContext) -> exp.Expr | None:
+    pinned = _pinned_day(select)
+    if pinned is not None:
+        return pinned
     names = select.meta.get("kappa_date_columns") or []
     parsed = parse(names[0], context.dialect) if names else None
     return parsed if isinstance(parsed, exp.Column) else None
@@ -702,24 +724,55 @@ def run_date_projections(plan: StreamStatement, context: StreamContext) -> Strea
     if plan.query is None:
         return plan
     changed = []
+    # without any run-date filter, every run reads the whole source: the constant dates a snapshot
+    filtered = any(note.startswith(RUN_DATE_FILTERS_REMOVED) for note in plan.notes)
     for select in plan.query.find_all(exp.Select):
         base = select.args.get("from_") or select.args.get("from")
         table = base.this if base is not None else None
         rowtime = context.time_attributes.get(table_name(table)) if isinstance(table, exp.Table) else None
+        pinned = _pinned_day(select)
         for projection in list(select.expressions):
             value = projection.unalias()
-            if not _run_date_value(value, context.markers) or rowtime is None or not isinstance(table, exp.Table):
+            if not _run_date_value(value, context.markers):
                 continue
-            event_date = exp.cast(exp.column(rowtime, table.alias_or_name), exp.DataType.build("DATE"))
+            if pinned is None and not filtered:
+                return replace(plan, skipped=SNAPSHOT.format(name=projection.alias_or_name or value.sql()))
+            if pinned is not None:
+                day = exp.cast(pinned.copy(), exp.DataType.build("DATE"))
+            elif rowtime is not None and isinstance(table, exp.Table):
+                day = exp.cast(exp.column(rowtime, table.alias_or_name), exp.DataType.build("DATE"))
+            else:
+                continue
             name = projection.alias_or_name
-            projection.replace(event_date.as_(name) if name else event_date)
+            projection.replace(day.as_(name) if name else day)
             if select.args.get("group"):
-                select.group_by(event_date.copy(), copy=False)
-            changed.append(name or value.sql())
+                select.group_by(day.copy(), copy=False)
+            changed.append(f"{name or value.sql()} from {pinned.sql() if pinned is not None else 'the event date'}")
     if not changed:
         return plan
-    note = f"run-date constants ({', '.join(changed)}) are the event's date (its time attribute cast to DATE)"
+    note = (
+        f"run-date constants become per-row dates ({', '.join(changed)}): the source column the run's "
+        "filter held equal to the run date, else the event's time attribute cast to DATE"
+    )
     return replace(plan, notes=(*plan.notes, note))
+
+
+SNAPSHOT = (
+    "a daily snapshot: the run date ({name}) stamps every row of an unfiltered source, and a stream has no "
+    "end-of-day moment to take it at; keep the source's current state in an upsert table by key and read it "
+    "FOR SYSTEM_TIME AS OF each day's end where a dated snapshot is needed"
+)
+
+
+def _pinned_day(select: exp.Select) -> exp.Expr | None:
+    """The expression this SELECT's run-date equality held equal to the run date (`dt` of
+    `WHERE dt = '{{ ds }}'`): within one run, a run-date constant in the projection equals it.
+    An event-time expression (`to_date(event_time) = ds`) wins over an arrival partition."""
+    pinned: dict[str, exp.Expr] = select.meta.get(PINNED) or {}
+    if not pinned:
+        return None
+    computed = [e for e in pinned.values() if not isinstance(e, exp.Column)]
+    return computed[0] if computed else next(iter(pinned.values()))
 
 
 def window_conflicts(plan: StreamStatement, _: StreamContext) -> StreamStatement:

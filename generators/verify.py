@@ -109,6 +109,7 @@ __all__ = [
     "run_batch",
     "to_duckdb",
     "verify_jobs",
+    "warehouse_feed",
 ]
 
 EQUAL, DIFFERENT, SKIPPED = "equal", "different", "skipped"
@@ -301,6 +302,7 @@ class Warehouse:
         self.con.execute("SET TimeZone = 'UTC'")
         self.schemas = schemas
         self.loaded: dict[str, Path] = {}  # table -> its CSV
+        self.versions: dict[str, str] = {}  # produced table -> the table of every row version it held
         self._schemas_made: set[str] = {"main"}
 
     def close(self) -> None:
@@ -356,6 +358,22 @@ class Warehouse:
             lines.append(f"PRIMARY KEY ({', '.join(_ident(k) for k in key)})")
         self.con.execute(f"CREATE TABLE {_quoted(table)} ({', '.join(lines)})")
         return True
+
+    def record_versions(self, table: str) -> None:
+        """Keep the rows a table holds now that it never held before: after each batch run, its
+        history of row versions (what a changelog of the table carries, minus deletes)."""
+        if not self.exists(table):
+            return
+        schema, name = duckdb_name(table)
+        history = f"{_ident(schema)}.{_ident(name + '__kappa_versions')}"
+        if table not in self.versions:
+            self.con.execute(f"CREATE TABLE {history} AS SELECT * FROM {_quoted(table)} LIMIT 0")
+            self.versions[table] = history
+        self.con.execute(f"INSERT INTO {history} SELECT * FROM {_quoted(table)} EXCEPT SELECT * FROM {history}")
+
+    def version_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        select = ", ".join(_ident(c) for c in columns) or "NULL"
+        return [tuple(r) for r in self.con.execute(f"SELECT {select} FROM {self.versions[table]}").fetchall()]
 
     def create_like(self, table: str, query: str) -> None:
         """Create an empty table shaped like a query's result (a target with no DDL)."""
@@ -761,6 +779,8 @@ def run_batch(
             deadline = started + budget_seconds - run.seconds.get(job.id, 0.0)
             try:
                 _run_job_day(analysis, job, day, warehouse, render, deadline, steps_cache)
+                for table in job.writes:
+                    warehouse.record_versions(table)
             except BudgetExceeded:
                 run.errors[job.id] = f"batch SQL took longer than the {budget_seconds:g} s budget"
             except Exception as error:
@@ -916,11 +936,49 @@ class StreamRunner:
 
     def run(self, job_sql: str, feed: Feed, budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> list[StreamResult]:
         """Every INSERT of the job over bounded copies of its sources' rows."""
-        self._runs += 1
         deadline = time.monotonic() + budget_seconds
+        env, roles, inserts = self._prepare(job_sql, feed)
+        return [self._collect(env, insert, f"kappa_verify_q{i}", roles, deadline) for i, insert in enumerate(inserts)]
+
+    def run_into_sinks(
+        self,
+        job_sql: str,
+        feed: Feed,
+        connector_jars: Sequence[Path],
+        budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+    ) -> list[str]:
+        """Run the job's INSERTs into their real sinks (a JDBC table, ...) and wait until the job
+        ends; the logical tables written, in INSERT order.
+
+        The connectors come from `connector_jars`, passed through `pipeline.jars` (pyflink also
+        adds them to the shared JVM's context class loader, where they stay). Only the sources are
+        stand-ins, as in `run`: bounded copies of their rows, so the job ends when they are read
+        and the sinks flush then. A job still running at the deadline is cancelled.
+        """
+        deadline = time.monotonic() + budget_seconds
+        env, roles, inserts = self._prepare(job_sql, feed, connector_jars)
+        statement_set = env.create_statement_set()
+        sinks: list[str] = []
+        for insert in inserts:
+            _flink(partial(statement_set.add_insert_sql, insert.text))
+            match = _INSERT.match(insert.text)
+            if match is not None:
+                sinks.append(roles.get(match.group("name"), ("", _bare(match.group("name"))))[1])
+        _run_to_end(_flink(statement_set.execute), deadline)
+        return sinks
+
+    def _prepare(
+        self, job_sql: str, feed: Feed, connector_jars: Sequence[Path] = ()
+    ) -> tuple[Any, dict[str, tuple[str, str]], list[Statement]]:
+        """A fresh environment holding the job's tables, each source shadowed by a bounded copy of
+        its rows; the tables' roles (flink name -> (role, logical table)) and the job's INSERTs."""
+        self._runs += 1
         folder = self._scratch / f"job{self._runs}"
         statements = split_statements(job_sql)
         env = self._environment(statements)
+        if connector_jars:  # before any table is planned: the factories are looked up then
+            jars = ";".join(Path(jar).resolve().as_uri() for jar in connector_jars)
+            env.get_config().set("pipeline.jars", jars)
         roles: dict[str, tuple[str, str]] = {}  # flink name -> (role, logical table)
         inserts: list[Statement] = []
         for statement in statements:
@@ -948,7 +1006,7 @@ class StreamRunner:
             path = folder / flink_identifier(_bare(name))
             _write_feed(path, table, *data)
             _shadow(env, table, path)
-        return [self._collect(env, insert, f"kappa_verify_q{i}", roles, deadline) for i, insert in enumerate(inserts)]
+        return env, roles, inserts
 
     def _collect(
         self, env: Any, insert: Statement, view: str, roles: Mapping[str, tuple[str, str]], deadline: float
@@ -1026,6 +1084,21 @@ def _run_collect(table: Any, deadline: float) -> list[tuple[str, tuple[Any, ...]
     finally:
         timer.cancel()
     return changes
+
+
+def _run_to_end(result: Any, deadline: float) -> None:
+    """Wait for a submitted job (a `TableResult`) to end; cancelled when the deadline passes."""
+    remaining = deadline - time.monotonic()
+    client = result.get_job_client()
+    try:
+        result.wait(max(int(remaining * 1000), 1))
+    except Exception as error:
+        messages = _cause_messages(error)
+        if time.monotonic() < deadline and not any("TimeoutException" in m for m in messages):
+            raise StreamError(messages[-1] if messages else _first_line(str(error)), runtime=True) from None
+        with contextlib.suppress(Exception):  # the job may have ended meanwhile
+            client.cancel().result()
+        raise StreamError("the stream job took longer than its time budget") from None
 
 
 def _result_columns(table: Any) -> list[tuple[str, str]]:
@@ -1293,17 +1366,11 @@ def _verify_one(
     if reason:
         return Equivalence(job_id, SKIPPED, reason, seconds=batch_seconds)
 
-    def feed(table: str) -> tuple[list[str], list[tuple[Any, ...]]] | None:
-        logical = _logical(table, job.reads, warehouse)
-        if logical is None:
-            return None
-        columns = [name for name, _ in warehouse.columns(logical)]
-        return columns, warehouse.rows(logical, columns)
-
     started = time.monotonic()
     assert result.sql is not None
     try:
-        outcomes = runner.run(result.sql, feed, budget_seconds)
+        versioned = versioned_tables(result.sql)
+        outcomes = runner.run(result.sql, warehouse_feed(warehouse, job.reads, versioned), budget_seconds)
     except StreamError as error:
         seconds = batch_seconds + time.monotonic() - started
         if error.runtime:
@@ -1317,14 +1384,26 @@ def _verify_one(
     seconds = batch_seconds + time.monotonic() - started
     writers = [jobs[w] for t in job.writes for w in batch.produced.get(t, []) if w in jobs]
     equivalence = _compare(job_id, outcomes, job, warehouse, _batch_volatile(writers), seconds)
-    unmatched = any(line.startswith("only in batch") for line in equivalence.diff)
-    if unmatched and "FOR SYSTEM_TIME AS OF" in result.sql.upper():
-        note = (
-            "temporal joins see each dimension row's final version only (the data has no earlier "
-            "versions), so facts older than a dimension row's last update find no match"
-        )
+    if equivalence.diff and versioned:
+        note = _versions_note(versioned, job, warehouse)
         equivalence = replace(equivalence, message=f"{equivalence.message}; note: {note}")
     return equivalence
+
+
+def _versions_note(versioned: Sequence[Versioned], job: Job, warehouse: Warehouse) -> str:
+    """What a temporal join saw of its versioned tables, for a reviewer reading a difference."""
+    logical = [_logical(v.name, job.reads, warehouse) or v.name for v in versioned]
+    final_only = [name for name in logical if name not in warehouse.versions]
+    if final_only:
+        return (
+            f"temporal joins see {', '.join(final_only)} in its final version only (the data has no earlier "
+            "versions), so facts older than a row's last update find no match"
+        )
+    return (
+        f"temporal joins look up {', '.join(logical)} as of each fact's event time, over the versions the "
+        "batch replay produced; a batch run saw the version current on its run day, even when that version "
+        "arrived after the fact happened or before it"
+    )
 
 
 def _batch_problem(job: Job, batch: BatchRun, warehouse: Warehouse) -> str:
@@ -1346,6 +1425,104 @@ def _batch_problem(job: Job, batch: BatchRun, warehouse: Warehouse) -> str:
             continue
         return f"no data for input {table}: no {table}.csv in the data folder and no batch job produced it"
     return ""
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A table a job joins FOR SYSTEM_TIME AS OF: its Flink name, primary key and time attribute."""
+
+    name: str
+    key: tuple[str, ...]
+    rowtime: str
+
+
+def warehouse_feed(warehouse: Warehouse, reads: Sequence[str], versioned: Iterable[Versioned] = ()) -> Feed:
+    """A stream run's `feed` from the batch side: a job file's source (its Flink name, or the
+    table its `-- source` comment names) -> the warehouse's columns and rows of that table, as the
+    batch replay left them; None when the warehouse has no such table.
+
+    A versioned table (joined FOR SYSTEM_TIME AS OF) that a batch job produced is fed every row
+    version it held during the replay, not only the last: a temporal join looks up the version
+    valid at each fact's time, as the daily batch runs saw the table on their day. The first
+    version of each key is also valid from the start (`EARLIEST`): the data does not say when
+    the row began, and the batch runs took it as the current row from the day it arrived."""
+    by_name = {flink_identifier(v.name): v for v in versioned}
+
+    def feed(table: str) -> tuple[list[str], list[tuple[Any, ...]]] | None:
+        logical = _logical(table, reads, warehouse)
+        if logical is None:
+            return None
+        columns = [name for name, _ in warehouse.columns(logical)]
+        spec = by_name.get(flink_identifier(logical)) or by_name.get(flink_identifier(table))
+        if spec is None:
+            return columns, warehouse.rows(logical, columns)
+        rows = (
+            warehouse.version_rows(logical, columns)
+            if logical in warehouse.versions
+            else warehouse.rows(logical, columns)
+        )
+        return columns, _valid_from_start(rows, columns, spec)
+
+    return feed
+
+
+EARLIEST = datetime(1970, 1, 1)
+
+
+def _valid_from_start(
+    rows: Sequence[tuple[Any, ...]], columns: Sequence[str], spec: Versioned
+) -> list[tuple[Any, ...]]:
+    """The rows, with a copy of each key's first version timed at `EARLIEST` in front."""
+    index = {name.lower(): i for i, name in enumerate(columns)}
+    time_at = index.get(spec.rowtime.lower())
+    key_at = [index[k.lower()] for k in spec.key if k.lower() in index]
+    if time_at is None or len(key_at) != len(spec.key) or not key_at:
+        return list(rows)
+    first: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows:
+        key = tuple(row[i] for i in key_at)
+        moment = _as_datetime(row[time_at])
+        held = first.get(key)
+        if moment is not None and (held is None or moment < (_as_datetime(held[time_at]) or moment)):
+            first[key] = row
+    backdated = [(*row[:time_at], EARLIEST, *row[time_at + 1 :]) for row in first.values()]
+    return [*backdated, *rows]
+
+
+def versioned_tables(job_sql: str) -> list[Versioned]:
+    """The tables a job joins FOR SYSTEM_TIME AS OF, with the key and time attribute its
+    CREATE TABLE declares."""
+    trees = [parse_flink(s.text) for s in split_statements(job_sql)]
+    joined = {
+        flink_identifier(table.name)
+        for tree in trees
+        if tree is not None
+        for table in tree.find_all(exp.Table)
+        if table.args.get("version") is not None
+    }
+    found = []
+    for tree in trees:
+        if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
+            continue
+        name = tree.this.this.name if isinstance(tree.this.this, exp.Table) else ""
+        if flink_identifier(name) not in joined:
+            continue
+        key = next(
+            (tuple(c.name for c in e.expressions) for e in tree.this.expressions if isinstance(e, exp.PrimaryKey)), ()
+        )
+        rowtime = next(
+            (e.this.name for e in tree.this.expressions if isinstance(e, exp.WatermarkColumnConstraint)), None
+        )
+        if key and rowtime:
+            found.append(Versioned(name, key, rowtime))
+    return found
+
+
+def parse_flink(sql: str) -> exp.Expr | None:
+    try:
+        return sqlglot.parse_one(sql, read="flink")
+    except sqlglot.errors.SqlglotError:
+        return None
 
 
 def _logical(table: str, reads: Sequence[str], warehouse: Warehouse) -> str | None:

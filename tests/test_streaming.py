@@ -38,3 +38,10 @@ def test_streaming_rewrite(case: dict[str, Any]) -> None:
         assert any(expected in todo for todo in plan.todos), (expected, plan.todos)
     if not case["todos"]:
         assert not plan.todos
+
+
+def test_a_daily_snapshot_of_an_unfiltered_source_is_left_to_a_person() -> None:
+    sql = "INSERT INTO out SELECT k, SUM(v) AS n, DATE '2024-01-15' AS snapshot_date FROM s.a GROUP BY k"
+    plan = to_stream(sql, StreamContext(dialect="postgres", **CONTEXT))
+    assert plan.query is None
+    assert plan.skipped.startswith("a daily snapshot: the run date (snapshot_date)")

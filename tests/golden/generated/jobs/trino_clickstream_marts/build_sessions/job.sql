@@ -8,7 +8,7 @@
 -- Evidence C401 group-aggregate (dags/trino_clickstream_marts.py:58): count_if, logical_or, max, min grouped by session_id: keyed state whose results update
 -- Evidence C420 unbounded-state (dags/trino_clickstream_marts.py:58): state keyed by (session_id) has no time component: it grows forever
 -- Rewrite: run-date filters removed (dt): the stream covers every day
--- Rewrite: run-date constants (dt) are the event's date (its time attribute cast to DATE)
+-- Rewrite: run-date constants become per-row dates (dt from dt): the source column the run's filter held equal to the run date, else the event's time attribute cast to DATE
 -- TODO(kappa): apply the correction of trino_clickstream_marts.delete_bot_sessions (dags/trino_clickstream_marts.py:68) by hand (it depends on the run date or the wall clock): DELETE FROM lake.clickstream_sessions WHERE dt = DATE '2024-01-15' AND page_views > 300 AND NOT converted
 
 SET 'execution.runtime-mode' = 'streaming';
@@ -67,4 +67,4 @@ CREATE TABLE `lake_clickstream_sessions` (
 );
 
 INSERT INTO `lake_clickstream_sessions`
-SELECT CAST(session_id AS STRING) AS session_id, CAST(MAX(customer_id) AS BIGINT) AS customer_id, CAST(MAX(country) AS STRING) AS country, CAST(MAX(device) AS STRING) AS device, CAST(MIN(event_time) AS TIMESTAMP(3)) AS session_start, CAST(MAX(event_time) AS TIMESTAMP(3)) AS session_end, CAST(COUNT(*) FILTER (WHERE event_type = 'page_view') AS BIGINT) AS page_views, CAST(COUNT(*) FILTER (WHERE event_type = 'product_view') AS BIGINT) AS product_views, CAST(COUNT(*) FILTER (WHERE event_type = 'add_to_cart') AS BIGINT) AS add_to_cart, CAST(MAX(CASE WHEN event_type = 'purchase' THEN 1 WHEN NOT event_type = 'purchase' THEN 0 END) = 1 AS BOOLEAN) AS converted, CAST(clickstream.event_time AS DATE) AS dt FROM staging_clickstream AS clickstream GROUP BY session_id, CAST(clickstream.event_time AS DATE);
+SELECT CAST(session_id AS STRING) AS session_id, CAST(MAX(customer_id) AS BIGINT) AS customer_id, CAST(MAX(country) AS STRING) AS country, CAST(MAX(device) AS STRING) AS device, CAST(MIN(event_time) AS TIMESTAMP(3)) AS session_start, CAST(MAX(event_time) AS TIMESTAMP(3)) AS session_end, CAST(COUNT(*) FILTER (WHERE event_type = 'page_view') AS BIGINT) AS page_views, CAST(COUNT(*) FILTER (WHERE event_type = 'product_view') AS BIGINT) AS product_views, CAST(COUNT(*) FILTER (WHERE event_type = 'add_to_cart') AS BIGINT) AS add_to_cart, CAST(MAX(CASE WHEN event_type = 'purchase' THEN 1 WHEN NOT event_type = 'purchase' THEN 0 END) = 1 AS BOOLEAN) AS converted, CAST(dt AS DATE) AS dt FROM staging_clickstream AS clickstream GROUP BY session_id, CAST(dt AS DATE);
