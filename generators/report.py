@@ -393,9 +393,11 @@ def build_report(document: Mapping[str, Any], job_files: Mapping[str, str], gene
     """The report's view model from an analysis document and the job files' text (path -> text)."""
     if document.get("schema_version") != 1:
         raise UsageError(f"not an analysis.json of schema_version 1 (found {document.get('schema_version')!r})")
-    raw_jobs = sorted((j for j in document.get("jobs", []) if isinstance(j, Mapping)), key=lambda j: str(j["id"]))
+    raw_jobs = sorted(_entries(document, "jobs", "id", "dag_id"), key=lambda j: str(j["id"]))
     anchors = _anchors([str(j["id"]) for j in raw_jobs], "job-")
-    dag_ids = sorted({str(d["dag_id"]) for d in document.get("dags", [])} | {str(j["dag_id"]) for j in raw_jobs})
+    dag_ids = sorted(
+        {str(d["dag_id"]) for d in _entries(document, "dags", "dag_id")} | {str(j["dag_id"]) for j in raw_jobs}
+    )
     dag_anchors = _anchors(dag_ids, "dag-")
     wave_lists = _wave_lists(document, [str(j["id"]) for j in raw_jobs])
     wave_of = {job_id: number for number, wave in enumerate(wave_lists, start=1) for job_id in wave}
@@ -414,8 +416,17 @@ def build_report(document: Mapping[str, Any], job_files: Mapping[str, str], gene
         dags=_dag_views(document, raw_jobs, anchors, dag_anchors),
         jobs=jobs,
         actions=tuple(sorted((j for j in jobs if j.effort.hours > 0), key=lambda j: (-j.effort.hours, j.id))),
-        scan_findings=tuple(_finding(f) for f in document.get("findings", [])),
+        scan_findings=tuple(_finding(f) for f in _entries(document, "findings", "code")),
     )
+
+
+def _entries(document: Mapping[str, Any], field: str, *keys: str) -> list[Mapping[str, Any]]:
+    """The objects of a list field that have the keys the report needs (a hand-edited or partial
+    analysis.json loses the broken entries, not the report)."""
+    items = document.get(field)
+    if not isinstance(items, list):
+        return []
+    return [item for item in items if isinstance(item, Mapping) and all(key in item for key in keys)]
 
 
 def _tool(document: Mapping[str, Any]) -> str:
@@ -520,7 +531,7 @@ def _job_view(
     path = str(generated.get("path") or "")
     text = job_files.get(path) if path else None
     todos = tuple(m.group("text") for m in TODO.finditer(text)) if text else ()
-    findings = [_finding(f) for f in job.get("findings", [])]
+    findings = [_finding(f) for f in _entries(job, "findings", "code")]
     dialect = str(job.get("dialect") or "")
     original = tuple(
         SqlBlock(
@@ -528,7 +539,7 @@ def _job_view(
             str(s.get("dialect") or dialect),
             _lines(highlight_sql(str(s.get("sql", "")), str(s.get("dialect") or dialect)), int(s.get("line") or 1)),
         )
-        for s in job.get("statements", [])
+        for s in _entries(job, "statements", "sql")
     )
     flink = SqlBlock(path, "flink", _lines(highlight_sql(text, "flink"), 1)) if text is not None else None
     validation_status, validation = _result(job, "validation")
@@ -614,7 +625,7 @@ def _summary(document: Mapping[str, Any], raw: Sequence[Mapping[str, Any]], jobs
     compared = by_equivalence.get("equal", 0) + by_equivalence.get("different", 0)
     figures = (
         Figure("jobs", "jobs", str(len(jobs)), "jobs[]: one per Airflow task that runs SQL or code"),
-        Figure("dags", "DAGs", str(len(document.get("dags", []))), "dags[]"),
+        Figure("dags", "DAGs", str(len(_entries(document, "dags", "dag_id"))), "dags[]"),
         Figure(
             "generated", "generated", str(by_status.get("generated", 0)), "jobs[] with generated.status = generated"
         ),
@@ -653,7 +664,7 @@ def _summary(document: Mapping[str, Any], raw: Sequence[Mapping[str, Any]], jobs
     )
     return Summary(
         jobs=len(jobs),
-        dags=len(document.get("dags", [])),
+        dags=len(_entries(document, "dags", "dag_id")),
         patterns=patterns,
         classes=classes,
         matrix=matrix,
@@ -678,7 +689,7 @@ def _dag_views(
     dag_anchors: Mapping[str, str],
 ) -> tuple[DagView, ...]:
     views = []
-    for dag in sorted(document.get("dags", []), key=lambda d: (str(d["dag_id"]), str(d.get("file", "")))):
+    for dag in sorted(_entries(document, "dags", "dag_id"), key=lambda d: (str(d["dag_id"]), str(d.get("file", "")))):
         dag_id = str(dag["dag_id"])
         members = tuple((str(j["id"]), anchors[str(j["id"])]) for j in jobs if j.get("dag_id") == dag_id)
         catchup = dag.get("catchup")
@@ -822,9 +833,11 @@ def layout_lineage(graph: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]], 
     shares one layer); barycentre sweeps order each layer. Deterministic: every tie is broken by
     node id."""
     g = nx.DiGraph()
-    for node in sorted(graph.get("nodes", []), key=lambda n: str(n["id"])):
-        g.add_node(str(node["id"]), **{k: v for k, v in node.items() if k != "id"})
-    for edge in sorted(graph.get("edges", []), key=lambda e: (str(e["source"]), str(e["target"]))):
+    for entry in sorted(_entries(graph, "nodes", "id"), key=lambda n: str(n["id"])):
+        g.add_node(str(entry["id"]), **{str(k): v for k, v in entry.items() if k != "id"})
+    for edge in sorted(
+        _entries(graph, "edges", "source", "target"), key=lambda e: (str(e["source"]), str(e["target"]))
+    ):
         source, target, kind = str(edge["source"]), str(edge["target"]), str(edge.get("kind", ""))
         if kind == DEPENDS or source not in g or target not in g:
             continue  # data lineage only: Airflow's run-after order is in the waves
@@ -1142,7 +1155,7 @@ def load_job_files(folder: Path | None, document: Mapping[str, Any]) -> dict[str
     if folder is None:
         return {}
     files: dict[str, str] = {}
-    for job in document.get("jobs", []):
+    for job in _entries(document, "jobs", "id"):
         path = (job.get("generated") or {}).get("path")
         if not isinstance(path, str) or not path:
             continue

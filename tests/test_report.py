@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 import generators.report as report_module
 from analyzer.cli import app
+from analyzer.errors import UsageError
 from generators.report import (
     EFFORT_RULES,
     MARKDOWN_LIMIT,
@@ -207,6 +208,22 @@ def test_markdown_escapes_repository_text() -> None:
     assert md_code("`edge`") == "`` `edge` ``"
     assert md_text("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
     assert md_text("a\nb | c") == "a b \\| c"
+
+
+def test_a_partial_or_hand_edited_analysis_still_renders() -> None:
+    for document in (
+        {"schema_version": 1},
+        {"schema_version": 1, "jobs": "x", "dags": [1, None], "graph": {"nodes": [{}], "edges": [{"source": "a"}]}},
+        {
+            "schema_version": 1,
+            "jobs": [{"id": "d.t", "dag_id": "d", "findings": [None], "statements": [{"sql": "SELECT 1"}]}, {}],
+            "graph": {"nodes": [{"id": "task:d.t", "kind": "task", "job": "d.t"}], "waves": [["d.t", "gone"]]},
+        },
+    ):
+        report = build_report(document, {}, TIMESTAMP)
+        assert "Migration report" in render_html(report) and render_markdown(report)
+    with pytest.raises(UsageError):
+        build_report({"schema_version": 2}, {}, TIMESTAMP)
 
 
 # ---------------------------------------------------------------------------------- determinism
