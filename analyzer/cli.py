@@ -30,9 +30,11 @@ from generators.validate import FlinkPlanner, Validation, connector_jars_in, val
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
 
 from . import __version__
+from .cache import default_cache_dir
 from .contract import analysis_to_dict, dumps, summary_of
 from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, KappaError, UsageError
 from .models import Analysis, Finding
+from .pipeline import available_cpus
 from .pipeline import scan as run_scan
 from .render import render_sql
 from .resources import render_template
@@ -125,15 +127,27 @@ def scan(
     fail_on: Annotated[
         list[FailOn] | None, typer.Option("--fail-on", help="exit 1 when any such finding exists")
     ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="worker processes (default: one per CPU)")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="parse every file, read and write no cache")] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="cache folder (default: .kappa-cache in the working directory)")
+    ] = None,
 ) -> None:
-    """Scan DAG files statically (nothing is imported or run) and report every task's SQL."""
+    """Scan DAG files statically (nothing is imported or run) and report every task's SQL.
+
+    Files are parsed by one worker process per CPU; results are cached per file in
+    `.kappa-cache/` (safe to delete), so a re-scan only parses the files that changed.
+    """
     if not path.is_dir():
         error_console.print(f"kappa scan: {path} is not a directory")
         raise typer.Exit(EXIT_USAGE)
     if config is not None and not config.is_file():
         error_console.print(f"kappa scan: config file {config} not found")
         raise typer.Exit(EXIT_USAGE)
-    analysis = _scan_with_progress(path, config)
+    cache = None if no_cache else (cache_dir or default_cache_dir())
+    analysis = _scan_with_progress(path, config, jobs=jobs or available_cpus(), cache_dir=cache)
     if output_format is not OutputFormat.TEXT:
         document = dumps(analysis) if output_format is OutputFormat.JSON else markdown_summary(analysis)
         if out is None:
@@ -156,7 +170,7 @@ def scan(
         raise typer.Exit(EXIT_THRESHOLD)
 
 
-def _scan_with_progress(path: Path, config: Path | None) -> Analysis:
+def _scan_with_progress(path: Path, config: Path | None, *, jobs: int = 1, cache_dir: Path | None = None) -> Analysis:
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
     with Progress(*columns, console=error_console, transient=True, disable=not error_console.is_terminal) as bar:
         task = bar.add_task("", total=None)
@@ -164,7 +178,7 @@ def _scan_with_progress(path: Path, config: Path | None) -> Analysis:
         def advance(file: str, total: int) -> None:
             bar.update(task, advance=1, total=total, description=file)
 
-        return run_scan(path, config_path=config, progress=advance)
+        return run_scan(path, config_path=config, progress=advance, jobs=jobs, cache_dir=cache_dir)
 
 
 def catalog() -> list[tuple[str, str, str]]:

@@ -8,14 +8,36 @@ through `discover.read_text`, with a per-run cache so each file is read once.
 from __future__ import annotations
 
 import ast
+import contextlib
+import multiprocessing
+import multiprocessing.context
+import os
 import os.path
+import pickle
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cache import (
+    BYTES,
+    TEXT,
+    Dependency,
+    Entry,
+    Manifest,
+    OpenRecorder,
+    ScanCache,
+    bytes_digest,
+    digest,
+    encode_entry,
+    layout_digest,
+    recorded,
+    tool_digest,
+    write_entry,
+)
 from .classify import classify
 from .config import KappaConfig, load_config
 from .dags import ClassInfo, FunctionRef, ParsedTask, index_classes, parse_dag_file, plain
@@ -39,11 +61,14 @@ from .operators import CANDIDATE_DIALECTS, OperatorKind
 from .render import render_sql
 from .rules import JobFacts
 from .rules.optimize import is_maintenance
-from .schemas import dialect_from_path, discover_schemas
+from .schemas import TableDef, dialect_from_path, discover_schemas
 from .sql import StatementAnalysis, analyze_statement, guess_dialect, parse_statements
 from .tasks import extract_sql, operator_kind
 
 Progress = Callable[[str, int], None]  # (file just scanned, number of Python files)
+AnalysisKey = tuple[str, str, tuple[tuple[str, str], ...]]  # (sql, dialect, sorted markers)
+Analyses = Mapping[AnalysisKey, StatementAnalysis]
+MIN_PARALLEL_FILES = 32  # fewer Python files to parse: starting workers costs more than it saves
 
 
 @dataclass
@@ -238,51 +263,399 @@ def scan_python_file(
     return FileScan(tuple(dags), tuple(jobs), control, tuple(findings))
 
 
-def scan(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
+def scan(
+    root: Path,
+    *,
+    config_path: Path | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+) -> Analysis:
     """Scan an Airflow repository statically and analyse its jobs.
 
-    >>> analysis = scan(Path("samples"))  # doctest: +SKIP
+    `jobs` worker processes parse the files (1: all in this process); with `cache_dir`, files
+    whose result is cached and still valid are not parsed again (see `analyzer.cache`). The
+    result is the same whatever the number of workers and whatever the cache holds.
+
+    >>> analysis = scan(Path("samples"), jobs=2, cache_dir=Path(".kappa-cache"))  # doctest: +SKIP
     >>> analysis.jobs[0].sql_status, analysis.jobs[0].pattern  # doctest: +SKIP
     (<SqlStatus.PARSED: 'parsed'>, <Pattern.TRANSFORM: 'transform'>)
     """
-    return analyze(collect(root, config_path=config_path, progress=progress))
+    return scan_with_stats(root, config_path=config_path, progress=progress, jobs=jobs, cache_dir=cache_dir)[0]
+
+
+def scan_with_stats(
+    root: Path,
+    *,
+    config_path: Path | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+    min_parallel_files: int = MIN_PARALLEL_FILES,
+) -> tuple[Analysis, ScanStats]:
+    """`scan`, and how the work was done: files parsed and reused, workers used."""
+    collected = collect_files(
+        root,
+        config_path=config_path,
+        progress=progress,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        min_parallel_files=min_parallel_files,
+    )
+    return analyze(collected.analysis, collected.analyses), collected.stats
 
 
 def collect(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
     """Every DAG, task and job of a repository, with its SQL parsed; no patterns yet."""
+    return collect_files(root, config_path=config_path, progress=progress).analysis
+
+
+# ------------------------------------------------------------------ the unit of work: one file
+
+
+DAG, SCHEMA = "dag", "schema"  # the kinds of cached work
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Everything scanning one Python file gives the run: what the cache keeps, what workers send."""
+
+    scan: FileScan
+    analyses: tuple[tuple[AnalysisKey, StatementAnalysis], ...] = ()
+    read_findings: tuple[tuple[str, Finding], ...] = ()  # (path, finding) of files it could not read
+
+
+@dataclass(frozen=True)
+class SchemaResult:
+    """The table definitions of one SQL file."""
+
+    defs: tuple[tuple[str, TableDef], ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    python_files: int = 0
+    sql_files: int = 0
+    parsed: int = 0  # files parsed in this run
+    reused: int = 0  # files whose cached result was used
+    workers: int = 0  # worker processes (0: everything in this process)
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Collected:
+    analysis: Analysis
+    analyses: Analyses  # statement analyses done while parsing, for `analyze`
+    stats: ScanStats
+
+
+def text_digest(text: str | None, finding: Finding | None) -> str:
+    """What a read through the scanner's reader returned: the text, or why there was none."""
+    if text is not None:
+        return digest("text", text)
+    return digest("unreadable", finding.format() if finding is not None else "")
+
+
+class _RecordingClasses(Mapping[str, ClassInfo]):
+    """The repository's class index, noting each name a file's scan looks up (for the cache)."""
+
+    def __init__(self, classes: Mapping[str, ClassInfo]) -> None:
+        self._classes = classes
+        self.lookups: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> ClassInfo:
+        self.lookups[name] = repr(self._classes.get(name))
+        return self._classes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.lookups["*"] = _index_digest(self._classes)
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        self.lookups["*"] = _index_digest(self._classes)
+        return len(self._classes)
+
+
+def _index_digest(classes: Mapping[str, ClassInfo]) -> str:
+    return digest(repr(sorted(classes.items())))
+
+
+def _lookup_value(name: str, classes: Mapping[str, ClassInfo]) -> str:
+    return _index_digest(classes) if name == "*" else repr(classes.get(name))
+
+
+def _parse_classes(file: str, text: str) -> dict[str, ClassInfo]:
+    """The classes a module defines; a module that does not parse defines none (as in load_module)."""
+    if "class" not in text:  # no `class` keyword, no ClassDef: skip the parse
+        return {}
+    try:
+        tree = ast.parse(text, filename=file)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    return index_classes(file, tree)
+
+
+def statement_analyses(jobs: Iterable[Job]) -> tuple[tuple[AnalysisKey, StatementAnalysis], ...]:
+    """The analysis of every parsed statement, done where the statement was parsed."""
+    found: dict[AnalysisKey, StatementAnalysis] = {}
+    for job in jobs:
+        markers = _markers(job)
+        items = tuple(sorted(markers.items()))
+        for statement in job.statements:
+            key = (statement.sql, statement.dialect, items)
+            if statement.parsed and key not in found:
+                found[key] = analyze_statement(statement, markers)
+    return tuple(found.items())
+
+
+@dataclass
+class FileScanner:
+    """Scans one file at a time, in this process or in a worker, and stores the result in the cache.
+
+    Each file gets its own `FileCache`, so what a scan read is exactly what its result depends
+    on, and nothing is held from one file to the next.
+    """
+
+    root: Path
+    classes: Mapping[str, ClassInfo]
+    config: KappaConfig
+    cache_folder: Path | None = None
+    context: str = ""
+
+    def scan_dag_file(self, file: str) -> bytes | FileResult:
+        files = FileCache(self.root)
+        lookups = _RecordingClasses(self.classes)
+        with OpenRecorder(self.root) as opened:
+            module = load_module(file, files)
+            scanned = scan_python_file(module, self.root, lookups, self.config, files)
+        result = FileResult(
+            scanned,
+            statement_analyses(scanned.jobs),
+            tuple(sorted(files.findings.items())),
+        )
+        if self.cache_folder is None:
+            return result
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        own = Dependency(TEXT, file, text_digest(files.texts.get(file), files.findings.get(file)))
+        reads = [
+            Dependency(TEXT, path, text_digest(text, files.findings.get(path)))
+            for path, text in sorted(files.texts.items())
+            if path != file
+        ]
+        reads.extend(
+            Dependency(BYTES, path, bytes_digest(self.root / path))
+            for path in recorded(opened.paths, [file, *files.texts])
+        )
+        manifest = Manifest(
+            self.context,
+            own,
+            tuple(reads),
+            tuple(sorted(lookups.lookups.items())),
+            index_classes(file, module.tree) if module.tree is not None else {},
+        )
+        write_entry(self.cache_folder, _slot_name(DAG, file), encode_entry(manifest, data))
+        return data
+
+    def scan_sql_file(self, file: str) -> bytes | SchemaResult:
+        files = FileCache(self.root)
+        text = files.read(file)
+        result = SchemaResult()
+        if text is not None:
+            defs, findings = discover_schemas([(file, text)], dialect_from_path)
+            result = SchemaResult(tuple(defs.items()), findings)
+        if self.cache_folder is None:
+            return result
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        own = Dependency(TEXT, file, text_digest(text, files.findings.get(file)))
+        write_entry(self.cache_folder, _slot_name(SCHEMA, file), encode_entry(Manifest(self.context, own), data))
+        return data
+
+
+def _slot_name(kind: str, relative: str) -> str:
+    return f"{digest(kind, relative)}.entry"
+
+
+_WORKER: FileScanner | None = None
+
+
+def _start_worker(scanner: FileScanner) -> None:
+    global _WORKER  # noqa: PLW0603 - one scanner per worker process, set once by the pool
+    _WORKER = scanner
+
+
+def _scan_dag_in_worker(file: str) -> bytes | FileResult:
+    assert _WORKER is not None
+    return _WORKER.scan_dag_file(file)
+
+
+def _scan_sql_in_worker(file: str) -> bytes | SchemaResult:
+    assert _WORKER is not None
+    return _WORKER.scan_sql_file(file)
+
+
+def _loaded(value: bytes | FileResult | SchemaResult) -> Any:
+    # bytes come from this run's own scanner (a worker, or this process with a cache): trusted
+    return pickle.loads(value) if isinstance(value, bytes) else value
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's limit, not the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one: workers start from a clean process that has already
+    imported the scanner (no fork of a process running threads, no import per worker)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+@dataclass
+class _Validity:
+    """Whether a cache entry's dependencies still read the same; each file is digested once."""
+
+    root: Path
+    classes: Mapping[str, ClassInfo]
+    known: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def current(self, dependency: Dependency) -> str:
+        key = (dependency.kind, dependency.path)
+        if key not in self.known:
+            if dependency.kind == TEXT:
+                result = read_text(self.root / dependency.path, self.root)
+                self.known[key] = text_digest(result.text, result.finding)
+            else:
+                self.known[key] = bytes_digest(self.root / dependency.path)
+        return self.known[key]
+
+    def fresh(self, manifest: Manifest) -> bool:
+        if any(self.current(d) != d.digest for d in (manifest.own, *manifest.reads)):
+            return False
+        return all(_lookup_value(name, self.classes) == value for name, value in manifest.lookups)
+
+
+def collect_files(
+    root: Path,
+    *,
+    config_path: Path | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+    min_parallel_files: int = MIN_PARALLEL_FILES,
+) -> Collected:
+    """`collect`, in `jobs` worker processes and through the cache in `cache_dir` (None: no cache).
+
+    The repository's class index is built first (custom operators, from every module); then
+    each Python file is scanned on its own (its DAGs, tasks, rendered and parsed SQL, statement
+    analyses) and each SQL file read for table definitions, by the workers or from the cache;
+    results are merged in file order so the outcome does not depend on who scanned what.
+    """
     root = root.resolve()
     inventory = discover(root)
     config, config_findings = load_config(root, config_path)
-    cache = FileCache(root)
-    modules = [load_module(file, cache) for file in inventory.python_files]
-    classes: dict[str, ClassInfo] = {}
-    for module in modules:
-        if module.tree is not None:
-            for name, info in index_classes(module.file, module.tree).items():
-                classes.setdefault(name, info)
-    dags: list[Dag] = []
-    jobs: list[Job] = []
+    store: ScanCache | None = None
+    if cache_dir is not None:
+        cache_dir = cache_dir.resolve()
+        context = digest(tool_digest(), root.as_posix(), repr(config), layout_digest(root, [cache_dir]))
+        store = ScanCache(cache_dir, root, context)
+        store.prepare()
+    validity = _Validity(root, {})
     findings: list[Finding] = [*inventory.findings, *config_findings]
-    control_tasks = 0
-    for module in modules:
-        if progress is not None:
-            progress(module.file, len(modules))
-        scanned = scan_python_file(module, root, classes, config, cache)
-        dags.extend(scanned.dags)
-        jobs.extend(scanned.jobs)
-        control_tasks += scanned.control_tasks
-        findings.extend(scanned.findings)
+
+    # the class index, from every module in file order (the first definition of a name wins)
+    classes: dict[str, ClassInfo] = {}
+    entries: dict[tuple[str, str], Entry | None] = {}
+    for file in inventory.python_files:
+        result = read_text(root / file, root)
+        own = text_digest(result.text, result.finding)
+        validity.known[(TEXT, file)] = own
+        entry = store.entry(DAG, file) if store is not None else None
+        entries[(DAG, file)] = entry
+        if entry is not None and entry.manifest.own.digest == own:
+            file_classes: Mapping[str, ClassInfo] = entry.manifest.classes
+        elif result.text is not None:
+            file_classes = _parse_classes(file, result.text)
+        else:
+            file_classes = {}
+        for name, info in file_classes.items():
+            classes.setdefault(name, info)
+    validity.classes = classes
+    for file in inventory.sql_files:
+        result = read_text(root / file, root)
+        validity.known[(TEXT, file)] = text_digest(result.text, result.finding)
+        if result.finding is not None:
+            findings.append(result.finding)
+        entries[(SCHEMA, file)] = store.entry(SCHEMA, file) if store is not None else None
+
+    # what the cache still holds
+    cached: dict[tuple[str, str], Any] = {}
+    for key, entry in entries.items():
+        if entry is not None and validity.fresh(entry.manifest):
+            payload = entry.payload()
+            if isinstance(payload, FileResult if key[0] == DAG else SchemaResult):
+                cached[key] = payload
+    dag_misses = [f for f in inventory.python_files if (DAG, f) not in cached]
+    sql_misses = [f for f in inventory.sql_files if (SCHEMA, f) not in cached]
+
+    scanner = FileScanner(root, classes, config, store.folder if store else None, store.context if store else "")
+    workers = min(jobs, len(dag_misses))
+    if workers <= 1 or len(dag_misses) < min_parallel_files:
+        workers = 0  # SQL files alone are cheap: they never justify starting workers
+    with contextlib.ExitStack() as stack:
+        if workers:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_start_worker, initargs=(scanner,))
+            )
+            chunk = max(1, min(16, len(dag_misses) // (workers * 8)))
+            fresh_dags: Iterator[Any] = pool.map(_scan_dag_in_worker, dag_misses, chunksize=chunk)
+            fresh_sql: Iterator[Any] = pool.map(_scan_sql_in_worker, sql_misses, chunksize=max(1, chunk))
+        else:
+            fresh_dags = map(scanner.scan_dag_file, dag_misses)
+            fresh_sql = map(scanner.scan_sql_file, sql_misses)
+
+        dags: list[Dag] = []
+        jobs_found: list[Job] = []
+        analyses: dict[AnalysisKey, StatementAnalysis] = {}
+        unreadable: dict[str, Finding] = {}
+        control_tasks = 0
+        for file in inventory.python_files:
+            cached_result = cached.pop((DAG, file), None)
+            scanned: FileResult = cached_result if cached_result is not None else _loaded(next(fresh_dags))
+            if progress is not None:
+                progress(file, len(inventory.python_files))
+            dags.extend(scanned.scan.dags)
+            jobs_found.extend(scanned.scan.jobs)
+            control_tasks += scanned.scan.control_tasks
+            findings.extend(scanned.scan.findings)
+            analyses.update(scanned.analyses)
+            unreadable.update(scanned.read_findings)
+        schemas_found: dict[str, TableDef] = {}
+        schema_findings: list[Finding] = []
+        for file in inventory.sql_files:
+            cached_schema = cached.pop((SCHEMA, file), None)
+            schema: SchemaResult = cached_schema if cached_schema is not None else _loaded(next(fresh_sql))
+            for table, definition in schema.defs:
+                schemas_found.setdefault(table, definition)
+            schema_findings.extend(schema.findings)
+    if store is not None:
+        store.sweep()
     findings.extend(_duplicate_dags(dags))
-    sql_texts = [(path, text) for path in inventory.sql_files if (text := cache.read(path)) is not None]
-    schemas, schema_findings = discover_schemas(sql_texts, dialect_from_path)
-    findings.extend(schema_findings)
-    # unreadable .sql files (Python files report theirs through load_module)
-    findings.extend(f for path, f in cache.findings.items() if path not in inventory.python_files)
+    findings.extend(sorted(schema_findings, key=Finding.sort_key))
+    # unreadable files read by a DAG's scan (Python files report theirs through load_module)
+    python_files = set(inventory.python_files)
+    findings.extend(f for path, f in unreadable.items() if path not in python_files)
     unique = sorted(set(findings), key=Finding.sort_key)
-    return Analysis(
+    analysis = Analysis(
         root=root.as_posix(),
         dags=tuple(sorted(dags, key=lambda d: (d.dag_id, d.file, d.line))),
-        jobs=tuple(sorted(jobs, key=lambda j: j.id)),
+        jobs=tuple(sorted(jobs_found, key=lambda j: j.id)),
         findings=tuple(unique),
         files_scanned=len(inventory.python_files) + len(inventory.sql_files),
         extra={
@@ -290,9 +663,18 @@ def collect(root: Path, *, config_path: Path | None = None, progress: Progress |
             "sql_files": len(inventory.sql_files),
             "control_tasks": control_tasks,
             "tool_version": __version__,
-            "schemas": schemas,
+            "schemas": dict(sorted(schemas_found.items())),
         },
     )
+    stats = ScanStats(
+        python_files=len(inventory.python_files),
+        sql_files=len(inventory.sql_files),
+        parsed=len(dag_misses) + len(sql_misses),
+        reused=len(inventory.python_files) + len(inventory.sql_files) - len(dag_misses) - len(sql_misses),
+        workers=workers,
+        cache_dir=str(cache_dir) if cache_dir is not None else None,
+    )
+    return Collected(analysis, analyses, stats)
 
 
 def _duplicate_dags(dags: Iterable[Dag]) -> list[Finding]:
@@ -326,17 +708,27 @@ def inherit_keys(jobs: list[Job], lineage: LineageGraph) -> list[Job]:
     return inherited
 
 
-def analyze(analysis: Analysis) -> Analysis:
+def _statement_analysis(
+    statement: Statement, markers: Mapping[str, str], items: tuple[tuple[str, str], ...], done: Analyses
+) -> StatementAnalysis:
+    found = done.get((statement.sql, statement.dialect, items))
+    return found if found is not None else analyze_statement(statement, markers)
+
+
+def analyze(analysis: Analysis, analyses: Analyses | None = None) -> Analysis:
     """Statement analysis, lineage, pattern rules and classification for every job.
 
     Two passes: the first gives each job its reads and writes so the lineage graph exists; the
-    rules then ask the graph who else produces a table.
+    rules then ask the graph who else produces a table. `analyses` holds statement analyses
+    already done where the statements were parsed (`collect_files`); the rest are done here.
     """
+    done: Analyses = analyses or {}
     analysed: dict[str, tuple[tuple[Statement, StatementAnalysis], ...]] = {}
     jobs: list[Job] = []
     for job in analysis.jobs:
         markers = _markers(job)
-        pairs = tuple((s, analyze_statement(s, markers)) for s in job.statements if s.parsed)
+        items = tuple(sorted(markers.items()))
+        pairs = tuple((s, _statement_analysis(s, markers, items, done)) for s in job.statements if s.parsed)
         analysed[job.id] = pairs
         reads = {t for _, a in pairs for t in a.reads}
         writes = {t for _, a in pairs if not is_maintenance(a) for t in a.writes}

@@ -1,0 +1,232 @@
+"""Parallel and cached scans give the same analysis.json bytes as a plain scan.
+
+One worker or several, cold cache or warm: the same bytes. A cache entry is reused only while
+everything its file's scan read is unchanged (the file, the repository modules it imports, the
+SQL files and templates it reads, the configuration, kappa itself); a corrupt entry is a miss.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from analyzer import pipeline
+from analyzer.cache import CACHE_DIR_NAME, safe_loads
+from analyzer.cli import app
+from analyzer.contract import dumps
+from analyzer.pipeline import scan, scan_with_stats
+
+from .conftest import PROJECT, SAMPLES, write_tree
+
+
+def _synth() -> object:
+    spec = importlib.util.spec_from_file_location("kappa_bench_synth", PROJECT / "benchmarks" / "synth.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synthetic")
+    _synth().generate(root, dags=6, seed=3)  # type: ignore[attr-defined]
+    return root
+
+
+@pytest.fixture(scope="module")
+def synthetic_plain(synthetic: Path) -> str:
+    return dumps(scan(synthetic))
+
+
+@pytest.fixture(scope="module")
+def samples_plain() -> str:
+    return dumps(scan(SAMPLES))
+
+
+def _scan(root: Path, cache: Path | None, jobs: int = 1) -> tuple[str, pipeline.ScanStats]:
+    analysis, stats = scan_with_stats(root, jobs=jobs, cache_dir=cache, min_parallel_files=0)
+    return dumps(analysis), stats
+
+
+# ----------------------------------------------------------------------------- same bytes
+
+
+def test_samples_two_workers_same_bytes(samples_plain: str) -> None:
+    document, stats = _scan(SAMPLES, None, jobs=2)
+    assert stats.workers == 2
+    assert document == samples_plain
+
+
+def test_samples_cold_and_warm_cache_same_bytes(samples_plain: str, tmp_path: Path) -> None:
+    cold, cold_stats = _scan(SAMPLES, tmp_path / "cache", jobs=2)
+    warm, warm_stats = _scan(SAMPLES, tmp_path / "cache", jobs=2)
+    assert cold == warm == samples_plain
+    assert cold_stats.reused == 0
+    assert warm_stats.parsed == 0
+    assert warm_stats.reused == warm_stats.python_files + warm_stats.sql_files
+
+
+def test_synthetic_repository_same_bytes_every_way(synthetic: Path, synthetic_plain: str, tmp_path: Path) -> None:
+    assert _scan(synthetic, None, jobs=2)[0] == synthetic_plain
+    assert _scan(synthetic, tmp_path / "c", jobs=2)[0] == synthetic_plain  # cold, in workers
+    assert _scan(synthetic, tmp_path / "c", jobs=1)[0] == synthetic_plain  # warm, in this process
+    assert '"dag_id": "team_000_' in synthetic_plain
+
+
+def test_cache_keeps_out_of_version_control(tmp_path: Path) -> None:
+    repo = write_tree(tmp_path / "repo", {"dags/x.py": "from airflow import DAG\n"})
+    _scan(repo, tmp_path / CACHE_DIR_NAME)
+    assert (tmp_path / CACHE_DIR_NAME / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+
+
+# ------------------------------------------------------------------------------ invalidation
+
+
+@pytest.fixture
+def repo(synthetic: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(synthetic, copy)
+    return copy
+
+
+def _warm(repo: Path, cache: Path) -> None:
+    _, stats = _scan(repo, cache)
+    assert stats.reused == 0
+    _, stats = _scan(repo, cache)
+    assert stats.parsed == 0
+
+
+def _rescan_matches_plain(repo: Path, cache: Path) -> pipeline.ScanStats:
+    document, stats = _scan(repo, cache)
+    assert document == dumps(scan(repo))
+    return stats
+
+
+def _first_dag(repo: Path) -> Path:
+    return sorted((repo / "dags").glob("team_*/*.py"))[0]
+
+
+def test_one_changed_dag_file_reparses_one_file(repo: Path, tmp_path: Path) -> None:
+    _warm(repo, tmp_path / "c")
+    dag = _first_dag(repo)
+    dag.write_text(dag.read_text(encoding="utf-8").replace("notify_owners", "tell_owners") + "\n# edited\n")
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert stats.parsed == 1
+
+
+def test_changed_imported_module_reparses_its_importers(repo: Path, tmp_path: Path) -> None:
+    _warm(repo, tmp_path / "c")
+    settings = repo / "dags" / "common" / "settings.py"
+    settings.write_text(settings.read_text(encoding="utf-8").replace('"retries": 2', '"retries": 5'))
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    dag_files = len(list((repo / "dags").glob("team_*/*.py")))
+    assert stats.parsed == dag_files + 1  # every DAG imports the settings, and the module itself
+    assert '"retries": 5' in dumps(scan(repo))
+
+
+def test_changed_sql_file_reparses_the_dag_that_reads_it(repo: Path, tmp_path: Path) -> None:
+    _warm(repo, tmp_path / "c")
+    sql_file = sorted((repo / "include" / "sql").rglob("*.sql"))[0]
+    sql_file.write_text(sql_file.read_text(encoding="utf-8").replace("COUNT(*)", "COUNT(1)") + "\n-- edited\n")
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert stats.parsed == 2  # the .sql file (its table definitions) and the DAG that reads it
+
+
+def test_changed_config_reparses_everything(repo: Path, tmp_path: Path) -> None:
+    _warm(repo, tmp_path / "c")
+    config = repo / "kappa.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('lake = "spark"', 'lake = "hive"'))
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert stats.reused == 0
+
+
+def test_added_file_reparses_everything(repo: Path, tmp_path: Path) -> None:
+    """A new file can change what an import or a template look-up finds."""
+    _warm(repo, tmp_path / "c")
+    (repo / "dags" / "team_000" / "helpers.py").write_text("X = 1\n")
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert stats.reused == 0
+
+
+def test_new_tool_version_reparses_everything(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _warm(repo, tmp_path / "c")
+    monkeypatch.setattr(pipeline, "tool_digest", lambda: "a newer kappa")
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert stats.reused == 0
+
+
+def test_changed_included_template_reparses_the_dag(tmp_path: Path) -> None:
+    repo = write_tree(
+        tmp_path / "repo",
+        {
+            "dags/daily.py": (
+                "from airflow import DAG\n"
+                "from airflow.providers.postgres.operators.postgres import PostgresOperator\n"
+                "with DAG(dag_id='daily', schedule='@daily') as dag:\n"
+                "    PostgresOperator(task_id='load', sql='sql/load.sql')\n"
+            ),
+            "dags/sql/load.sql": "INSERT INTO mart.t {% include 'sql/select.sql' %}\n",
+            "dags/sql/select.sql": "SELECT id FROM raw.a WHERE dt = '{{ ds }}'\n",
+        },
+    )
+    _warm(repo, tmp_path / "c")
+    (repo / "dags" / "sql" / "select.sql").write_text("SELECT id FROM raw.b WHERE dt = '{{ ds }}'\n")
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert stats.parsed == 2  # the included file itself, and the DAG whose template includes it
+    assert "raw.b" in dumps(scan(repo))
+
+
+def test_corrupt_entries_are_ignored(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    _warm(repo, cache)
+    entries = sorted(cache.rglob("*.entry"))
+    entries[0].write_bytes(b"not a cache entry")
+    entries[1].write_bytes(entries[1].read_bytes()[:-40])  # truncated payload
+    entries[2].write_bytes(b"")
+    stats = _rescan_matches_plain(repo, cache)
+    assert 1 <= stats.parsed <= 3
+    assert _scan(repo, cache)[1].parsed == 0  # rewritten
+
+
+class _Boom:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("a cache entry ran code",))
+
+
+def test_entries_cannot_run_code() -> None:
+    with pytest.raises(pickle.UnpicklingError):
+        safe_loads(pickle.dumps(_Boom()))
+
+
+def test_deleted_files_leave_the_cache(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    _warm(repo, cache)
+    before = len(list(cache.rglob("*.entry")))
+    _first_dag(repo).unlink()
+    _rescan_matches_plain(repo, cache)
+    assert len(list(cache.rglob("*.entry"))) == before - 1
+
+
+# -------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_scan_jobs_and_cache(tmp_path: Path, samples_plain: str) -> None:
+    runner = CliRunner()
+    out = tmp_path / "analysis.json"
+    arguments = ["scan", str(SAMPLES), "--format", "json", "--out", str(out), "--jobs", "2"]
+    result = runner.invoke(app, [*arguments, "--cache-dir", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == samples_plain
+    assert list((tmp_path / "c").rglob("*.entry"))
+    result = runner.invoke(app, [*arguments, "--no-cache", "--cache-dir", str(tmp_path / "none")])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "none").exists()
+    assert out.read_text(encoding="utf-8") == samples_plain
