@@ -239,6 +239,7 @@ def test_printable(page: Page, data: Any) -> None:
     assert tab.locator("#summary").is_visible()
     tab.evaluate("window.dispatchEvent(new Event('beforeprint'))")
     assert tab.eval_on_selector_all("details.job[open]", "cards => cards.length") == len(data["jobs"])
+    assert tab.eval_on_selector_all("details:not([open])", "folds => folds.length") == 0
     tab.evaluate("window.dispatchEvent(new Event('afterprint'))")
     assert tab.eval_on_selector_all("details.job[open]", "cards => cards.length") == 0
     assert len(tab.pdf(format="A4")) > 50_000
