@@ -93,6 +93,8 @@ class Connector:
     options: Options  # the full WITH options for one table, in a fixed order
     upsert_needs_primary_key: bool = False  # takes updates only by a declared PRIMARY KEY
     checks: tuple[Check, ...] = field(default=())  # rules beyond `required`
+    # Flink types the connector cannot write -> the type it writes instead (same precision)
+    type_substitutes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_sink(self) -> bool:
@@ -277,6 +279,8 @@ CONNECTORS: dict[str, Connector] = {
         bundled_with_pyflink=False,
         options=_jdbc,
         upsert_needs_primary_key=True,
+        # the JDBC dialects (PostgreSQL, MySQL, ...) refuse TIMESTAMP_LTZ: `Unsupported type:TIMESTAMP_LTZ(3)`
+        type_substitutes={"TIMESTAMP_LTZ": "TIMESTAMP"},
     ),
     "iceberg": Connector(
         name="iceberg",
@@ -352,6 +356,18 @@ _MODE_BY_SINK_MODE: dict[str, ChangelogMode] = {
     "upsert": ChangelogMode.UPSERT,
     "retract": ChangelogMode.RETRACT,
 }
+
+
+def writable_type(connector: Connector, flink_type: str) -> str:
+    """The column type `connector` can write for `flink_type`.
+
+    >>> writable_type(CONNECTORS["jdbc"], "TIMESTAMP_LTZ(3)")
+    'TIMESTAMP(3)'
+    """
+    for unsupported, substitute in connector.type_substitutes.items():
+        if re.match(rf"{unsupported}\b", flink_type, re.IGNORECASE):
+            return substitute + flink_type[len(unsupported) :]
+    return flink_type
 
 
 def sink_for(name: str, mode: str) -> Connector:

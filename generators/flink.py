@@ -25,7 +25,7 @@ from analyzer.models import Analysis, Finding, Job, Pattern, SinkMode, SqlStatus
 from analyzer.resources import render_template
 
 from .config import GenerateConfig
-from .connectors import CONNECTORS, ConnectorContext, sink_for
+from .connectors import CONNECTORS, ConnectorContext, sink_for, writable_type
 from .flink_dialect import to_flink
 from .schema import FlinkColumn, FlinkTable, resolve_table
 from .streaming import (
@@ -124,6 +124,14 @@ def _foldable(condition: exp.Expr, markers: Mapping[str, str]) -> str:
     ):
         return "it depends on the run date or the wall clock"
     return ""
+
+
+def _writable(columns: Sequence[FlinkColumn], sink: str) -> list[FlinkColumn]:
+    """The sink's columns in types its connector writes (TIMESTAMP_LTZ is TIMESTAMP for JDBC)."""
+    connector = CONNECTORS.get(sink)
+    if connector is None or not connector.type_substitutes:
+        return list(columns)
+    return [replace(c, type=writable_type(connector, c.type)) if c.type else c for c in columns]
 
 
 def fold_corrections(
@@ -496,6 +504,7 @@ def assemble(
         assembly.notes.extend(plan.notes)
         assembly.todos.extend(plan.todos)
         columns, origin = _output_schema(plan, catalog, sources, assembly)
+        columns = _writable(columns, sink)
         if plan.target not in sink_blocks:
             try:
                 block, todos = sink_ddl(plan.target, columns, job, config, sink, origin)
