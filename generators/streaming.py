@@ -775,9 +775,10 @@ def _pinned_day(select: exp.Select) -> exp.Expr | None:
     return computed[0] if computed else next(iter(pinned.values()))
 
 
-def window_conflicts(plan: StreamStatement, _: StreamContext) -> StreamStatement:
+def window_conflicts(plan: StreamStatement, context: StreamContext) -> StreamStatement:
     """Flink computes the OVER aggregates of one SELECT on a single window; several windows in one
-    SELECT have no direct streaming form (G501) and stay with a person."""
+    SELECT have no direct streaming form (G501) and stay with a person, as do LAG / LEAD ordered
+    by something other than a time attribute."""
     if plan.query is None:
         return plan
     for select in plan.query.find_all(exp.Select):
@@ -791,10 +792,32 @@ def window_conflicts(plan: StreamStatement, _: StreamContext) -> StreamStatement
         if len(specs) > 1:
             return replace(plan, skipped=f"{len(specs)} different OVER windows in one SELECT (Flink needs one)")
     for window in plan.query.find_all(exp.Window):
+        offset = _offset_without_time_order(window, context)
+        if offset:
+            return replace(plan, skipped=offset)
         if isinstance(window.this, RANKINGS) and not _top_n_filter(window):
             name = window.this.key.upper()
             return replace(plan, skipped=f"{name}() as a column has no streaming form (only ROW_NUMBER top-N filters)")
     return plan
+
+
+def _offset_without_time_order(window: exp.Window, context: StreamContext) -> str:
+    """Why a LAG / LEAD has no streaming form ("" when it has one). Flink 2.3 plans one ordered by
+    a plain column (a non-time OVER), but its accumulator fails at run time: `Unmaterialized
+    BinaryRawValueData cannot be compared`. Ordered by a time attribute it is a regular OVER."""
+    if not isinstance(window.this, exp.Lag | exp.Lead):
+        return ""
+    order = window.args.get("order")
+    ordered_by = [c.name for o in (order.expressions if order else []) for c in o.find_all(exp.Column)]
+    if any(name in set(context.time_attributes.values()) for name in ordered_by):
+        return ""
+    name = window.this.key.upper()
+    by = ", ".join(ordered_by) or "nothing"
+    return (
+        f"{name}() ordered by {by}, not a time attribute: Flink 2.3 plans it but fails at run time "
+        "(`Unmaterialized BinaryRawValueData cannot be compared`); order by the event time, or join each "
+        "row to the previous one by key"
+    )
 
 
 RANKINGS = (exp.Rank, exp.DenseRank, exp.PercentRank, exp.CumeDist, exp.Ntile)

@@ -45,3 +45,15 @@ def test_a_daily_snapshot_of_an_unfiltered_source_is_left_to_a_person() -> None:
     plan = to_stream(sql, StreamContext(dialect="postgres", **CONTEXT))
     assert plan.query is None
     assert plan.skipped.startswith("a daily snapshot: the run date (snapshot_date)")
+
+
+@pytest.mark.parametrize(
+    ("order", "convertible"),
+    [("ts", True), ("dt", False)],
+)
+def test_lag_needs_a_time_attribute_order(order: str, convertible: bool) -> None:
+    sql = f"INSERT INTO out SELECT k, LAG(v) OVER (PARTITION BY k ORDER BY {order}) AS prev FROM s.a"
+    plan = to_stream(sql, StreamContext(dialect="spark", **CONTEXT))
+    assert (plan.query is not None) is convertible
+    if not convertible:
+        assert plan.skipped.startswith("LAG() ordered by dt, not a time attribute")
