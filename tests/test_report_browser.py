@@ -66,6 +66,15 @@ class Page:
         return ids
 
 
+def wait_open(tab: Any, anchor: str) -> Any:
+    """The job card `anchor`, once the page has opened it (links move the hash; the page's
+    hashchange handler opens the card a moment later)."""
+    tab.wait_for_function(
+        "id => { const c = document.getElementById(id); return c && c.open && !c.hidden; }", arg=anchor
+    )
+    return tab.locator(f"details.job[id='{anchor}']")
+
+
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_sample_report(tmp_path_factory.mktemp("browser")) / "report.html"
@@ -134,8 +143,7 @@ def test_planted_payloads_show_as_text_and_never_run(page: Page, data: Any) -> N
     dag.hover()
     job = next(j for j in data["jobs"] if j["id"] == XSS_JOB)
     tab.goto(page.url + "#" + job["anchor"])
-    card = tab.locator(f"details.job[id='{job['anchor']}']")
-    assert card.get_attribute("open") is not None
+    card = wait_open(tab, job["anchor"])
     assert XSS_JOB in card.locator("summary .job-id").inner_text()
     assert "-- </script><script>window.__xss = 4</script><!--" in card.locator("pre.sql").inner_text()
     tab.locator(f"#lineage-graph a.node[href='#{job['anchor']}']").hover()
@@ -191,9 +199,8 @@ def test_graph_nodes_open_their_job(page: Page, data: Any) -> None:
     lit = tab.eval_on_selector_all("#lineage-graph .edge.hl", "edges => edges.length")
     assert lit == len(job["reads"]) + len(job["writes"])
     node.click()
-    tab.wait_for_function(f"location.hash === '#{job['anchor']}'")
-    card = tab.locator(f"details.job[id='{job['anchor']}']")
-    assert card.get_attribute("open") is not None and card.is_visible()
+    card = wait_open(tab, job["anchor"])
+    assert tab.evaluate("location.hash") == "#" + job["anchor"] and card.is_visible()
     assert card.evaluate("el => el.getBoundingClientRect().top") < 400
     tab.click("#zoom-in")
     zoomed, natural = (tab.get_attribute("#lineage-graph", name) or "0" for name in ("width", "data-width"))
@@ -207,16 +214,14 @@ def test_links_between_jobs(page: Page, data: Any) -> None:
     fix = next(j for j in data["jobs"] if j["id"] == "lake_late_data_fix.restate_daily_sales")
     owner = next(j for j in data["jobs"] if j["id"] == "lake_daily_sales.build_daily_sales")
     tab.click(f"#waves a.chip[href='#{fix['anchor']}']")
-    fix_card = tab.locator(f"details.job[id='{fix['anchor']}']")
-    assert fix_card.get_attribute("open") is not None
+    fix_card = wait_open(tab, fix["anchor"])
     tab.select_option("#filter-pattern", "fix")  # hides the owner's card
     fix_card.locator(f"dd a[href='#{owner['anchor']}']").click()
-    owner_card = tab.locator(f"details.job[id='{owner['anchor']}']")
-    tab.wait_for_function(f"location.hash === '#{owner['anchor']}'")
-    assert owner_card.is_visible() and owner_card.get_attribute("open") is not None
+    assert wait_open(tab, owner["anchor"]).is_visible()
     assert tab.input_value("#filter-pattern") == ""
+    tab.click("#collapse-all")
     tab.click(f"#actions a[href='#{fix['anchor']}']")
-    assert tab.locator(f"details.job[id='{fix['anchor']}']").is_visible()
+    assert wait_open(tab, fix["anchor"]).is_visible()
 
 
 def test_readable_without_javascript(browser: Any, report_file: Path, data: Any) -> None:
