@@ -12,7 +12,7 @@ sources and its sink (`schema`, `connectors`), and the `flink_job.sql.j2` templa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -115,10 +115,14 @@ def draft_path(job: Job) -> str:
 VOLATILE = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.CurrentDatetime)
 
 
-def _foldable(condition: exp.Expr, markers: Mapping[str, str]) -> str:
-    """Why a correction's WHERE cannot be applied to every streamed row ("" when it can)."""
-    if condition.find(exp.Subquery, exp.Select) is not None:
-        return "it reads other tables"
+def _foldable(condition: exp.Expr, markers: Mapping[str, str], sources: Collection[str] = ()) -> str:
+    """Why a correction's WHERE cannot be applied to every streamed row ("" when it can). An
+    uncorrelated `col IN (SELECT ...)` over tables the job already reads is a streaming semi-join."""
+    subqueries = list(condition.find_all(exp.Select))
+    if subqueries:
+        read = {table_name(t) for query in subqueries for t in query.find_all(exp.Table)}
+        if not all(_membership_test(query) for query in subqueries) or not read <= set(sources):
+            return "it reads other tables"
     if condition.find(*VOLATILE) is not None or any(
         isinstance(lit, exp.Literal) and lit.name in markers for lit in condition.find_all(exp.Literal)
     ):
@@ -134,8 +138,30 @@ def _writable(columns: Sequence[FlinkColumn], sink: str) -> list[FlinkColumn]:
     return [replace(c, type=writable_type(connector, c.type)) if c.type else c for c in columns]
 
 
+def _membership_test(query: exp.Select) -> bool:
+    """The SELECT is the uncorrelated right side of `x IN (SELECT ...)`: its columns name only its
+    own tables."""
+    parent = query.parent.parent if isinstance(query.parent, exp.Subquery) else query.parent
+    if not isinstance(parent, exp.In):
+        return False
+    own = {t.alias_or_name for t in query.find_all(exp.Table)} | {""}
+    return all(column.table in own for column in query.find_all(exp.Column))
+
+
+def _flatten_tables(condition: exp.Expr) -> None:
+    """Tables inside a correction's subqueries get the job's one-identifier names."""
+    for table in list(condition.find_all(exp.Table)):
+        flat = exp.Table(this=exp.to_identifier(flink_identifier(table_name(table))))
+        flat.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias or table.name)))
+        table.replace(flat)
+
+
 def fold_corrections(
-    query: exp.Query, folded: Sequence[Job], target: str, columns: Sequence[FlinkColumn]
+    query: exp.Query,
+    folded: Sequence[Job],
+    target: str,
+    columns: Sequence[FlinkColumn],
+    sources: Collection[str] = (),
 ) -> tuple[exp.Query, list[str], list[str]]:
     """Apply the UPDATE / DELETE corrections of folded fix jobs to the owner's stream.
 
@@ -161,13 +187,15 @@ def fold_corrections(
             condition = where.this.copy() if where is not None else exp.true()
             place = f"{fix.id} ({statement.file}:{statement.line})"
             values = [a.expression for a in parsed.expressions] if isinstance(parsed, exp.Update) else []
-            problem = next((p for p in (_foldable(part, markers) for part in (condition, *values)) if p), "")
+            problem = next((p for p in (_foldable(part, markers, sources) for part in (condition, *values)) if p), "")
             if problem or not names:
                 snippet = " ".join(statement.sql.split())[:160]
                 todos.append(f"apply the correction of {place} by hand ({problem or 'unknown columns'}): {snippet}")
                 continue
             for column in condition.find_all(exp.Column):
-                column.set("table", None)
+                if column.find_ancestor(exp.Select) is None:  # the subqueries' columns keep their tables
+                    column.set("table", None)
+            _flatten_tables(condition)
             query = _corrected(query, parsed, condition, names)
             notes.append(f"the {statement.kind.upper()} of {place} is applied to every row as it streams")
     return query, notes, todos
@@ -184,7 +212,7 @@ def _parse_correction(sql: str, dialect: str) -> exp.Update | exp.Delete | None:
 def _corrected(
     query: exp.Query, correction: exp.Update | exp.Delete, condition: exp.Expr, names: Sequence[str]
 ) -> exp.Query:
-    source = query.subquery("corrected")
+    source = _named(query, names).subquery("corrected")
     if isinstance(correction, exp.Delete):
         keep = exp.not_(exp.func("COALESCE", exp.paren(condition), exp.false()))
         return exp.select(*(exp.column(n) for n in names)).from_(source).where(keep)
@@ -201,6 +229,24 @@ def _corrected(
         else:
             projections.append(exp.column(name))
     return exp.select(*projections).from_(source)
+
+
+def _named(query: exp.Query, names: Sequence[str]) -> exp.Query:
+    """The query with its outputs named after the sink's columns, position by position (an
+    INSERT with a column list may project `c.country` for `customer_country`)."""
+    if not isinstance(query, exp.Select) or len(query.expressions) != len(names):
+        return query
+    if any(isinstance(p.unalias(), exp.Star) for p in query.expressions):
+        return query
+    named = query.copy()
+    named.set(
+        "expressions",
+        [
+            p if p.alias_or_name == n else exp.alias_(p.unalias().copy(), n)
+            for p, n in zip(named.expressions, names, strict=True)
+        ],
+    )
+    return named
 
 
 def cast_to_sink_types(query: exp.Query, columns: Sequence[FlinkColumn]) -> None:
@@ -220,11 +266,14 @@ def cast_to_sink_types(query: exp.Query, columns: Sequence[FlinkColumn]) -> None
 
 def produces_updates(query: exp.Query) -> bool:
     """Whether the streaming query revises rows it emitted (aggregates, DISTINCT, outer joins of
-    streams, set operations other than UNION ALL); Flink refuses ON CONFLICT on insert-only input."""
+    streams, IN subqueries, set operations other than UNION ALL); Flink refuses ON CONFLICT on
+    insert-only input."""
     for select in query.find_all(exp.Select):
         aggregates = [a for a in select.find_all(exp.AggFunc) if a.find_ancestor(exp.Window, exp.Select) is select]
         if select.args.get("group") or select.args.get("distinct") or aggregates:
             return True
+        if any(isinstance(test.args.get("query"), exp.Expr) for test in select.find_all(exp.In)):
+            return True  # `x IN (SELECT ...)` is a semi-join: a row comes and goes as the other side changes
         for join in select.args.get("joins") or []:
             temporal = isinstance(join.this, exp.Table) and join.this.args.get("version") is not None
             if join.args.get("side") and not temporal:
@@ -513,7 +562,7 @@ def assemble(
             sink_blocks[plan.target] = block
             assembly.todos.extend(todos)
         target_table = plan.target
-        corrected, fold_notes, fold_todos = fold_corrections(plan.query, folded, target_table, columns)
+        corrected, fold_notes, fold_todos = fold_corrections(plan.query, folded, target_table, columns, sources)
         plan = replace(plan, query=corrected)
         assembly.notes.extend(fold_notes)
         assembly.todos.extend(fold_todos)

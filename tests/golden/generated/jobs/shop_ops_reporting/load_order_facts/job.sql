@@ -10,8 +10,8 @@
 -- Evidence C403 lookup-join (dags/shop_ops_reporting.py:66): inner join to dimension shop.customers on customer_id = customer_id: a lookup / temporal join
 -- Rewrite: run-date filters removed (o.created_at): the stream covers every day
 -- Rewrite: dimension joins are temporal joins FOR SYSTEM_TIME AS OF the fact's event time (shop.customers)
+-- Rewrite: the DELETE of shop_ops_reporting.delete_test_orders (dags/shop_ops_reporting.py:95) is applied to every row as it streams
 -- TODO(kappa): apply the correction of shop_ops_reporting.cancel_stale_unpaid_orders (dags/shop_ops_reporting.py:81) by hand (it depends on the run date or the wall clock): UPDATE analytics.order_facts SET status = 'cancelled', updated_at = now() WHERE status = 'pending_payment' AND created_at < DATE '2024-01-15' - INTERVAL '3 days
--- TODO(kappa): apply the correction of shop_ops_reporting.delete_test_orders (dags/shop_ops_reporting.py:95) by hand (it reads other tables): DELETE FROM analytics.order_facts WHERE customer_id IN ( SELECT customer_id FROM shop.customers WHERE email LIKE '%@test.shop.example' ) OR total_amount <= 0
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
@@ -83,4 +83,5 @@ CREATE TABLE `analytics_order_facts` (
 );
 
 INSERT INTO `analytics_order_facts`
-SELECT CAST(o.order_id AS BIGINT) AS order_id, CAST(o.customer_id AS BIGINT) AS customer_id, CAST(c.country AS STRING) AS customer_country, CAST(c.segment AS STRING) AS customer_segment, CAST(o.status AS STRING) AS status, CAST(o.total_amount AS DECIMAL(12, 2)) AS total_amount, CAST(o.currency AS STRING) AS currency, CAST(o.payment_method AS STRING) AS payment_method, CAST(o.created_at AS DATE) AS order_date, CAST(o.created_at AS TIMESTAMP(3)) AS created_at, CAST(o.updated_at AS TIMESTAMP(3)) AS updated_at FROM shop_orders AS o JOIN shop_customers FOR SYSTEM_TIME AS OF o.created_at AS c ON c.customer_id = o.customer_id;
+SELECT CAST(order_id AS BIGINT) AS order_id, CAST(customer_id AS BIGINT) AS customer_id, CAST(customer_country AS STRING) AS customer_country, CAST(customer_segment AS STRING) AS customer_segment, CAST(status AS STRING) AS status, CAST(total_amount AS DECIMAL(12, 2)) AS total_amount, CAST(currency AS STRING) AS currency, CAST(payment_method AS STRING) AS payment_method, CAST(order_date AS DATE) AS order_date, CAST(created_at AS TIMESTAMP(3)) AS created_at, CAST(updated_at AS TIMESTAMP(3)) AS updated_at FROM (SELECT o.order_id, o.customer_id, c.country AS customer_country, c.segment AS customer_segment, o.status, o.total_amount, o.currency, o.payment_method, CAST(o.created_at AS DATE) AS order_date, o.created_at, o.updated_at FROM shop_orders AS o JOIN shop_customers FOR SYSTEM_TIME AS OF o.created_at AS c ON c.customer_id = o.customer_id) AS corrected WHERE NOT COALESCE((customer_id IN (SELECT customer_id FROM shop_customers AS customers WHERE email LIKE '%@test.shop.example') OR total_amount <= 0), FALSE)
+ON CONFLICT DO DEDUPLICATE;
