@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DAGS_PER_FOLDER = 100
-SQL_ROOT = "/opt/airflow/include/sql"  # a deployed path, as real DAGs write it; found by suffix
 
 # conn_id -> dialect, written to kappa.toml; the generic operator takes its dialect from here
 CONNECTIONS = {
@@ -197,18 +196,19 @@ class SqlWriter:
 
 COMMON_INIT = '"""Shared settings and operators of the synthetic repository."""\n'
 
-COMMON_SETTINGS = f'''"""Defaults every DAG of the repository shares."""
+COMMON_SETTINGS = '''"""Defaults every DAG of the repository shares."""
 
+import os
 from datetime import timedelta
 
 OWNER = "data-platform"
-SQL_ROOT = "{SQL_ROOT}"
-DEFAULT_ARGS = {{
+SQL_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "include", "sql"))
+DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 2,
     "retry_delay": timedelta(minutes=10),
     "depends_on_past": False,
-}}
+}
 '''
 
 COMMON_OPERATORS = '''"""In-house operators."""
