@@ -124,6 +124,41 @@ class Task:
 
 
 @dataclass(frozen=True)
+class TaskHistory:
+    """One task's runs in a live Airflow's history window, as Airflow recorded them."""
+
+    task_id: str
+    instances: int = 0  # task instances that ran (one per DAG run that reached the task)
+    tries: int = 0  # tries of those instances: the first, Airflow's retries and re-runs
+    retries: int = 0  # tries Airflow made by itself after a failure
+    reruns: int = 0  # runs again of a date already run: cleared instances, repeated runs of a date
+    rerun_dates: tuple[str, ...] = ()  # the data dates (ISO days) that were run again
+    failed: int = 0  # instances whose last try failed
+    seconds: float = 0.0  # running time of the instances (their last tries)
+
+
+@dataclass(frozen=True)
+class DagHistory:
+    """A DAG's runs over the last `days` days of a live Airflow (`kappa scan --airflow-url`)."""
+
+    days: int
+    runs: Mapping[str, int] = field(default_factory=dict)  # run type (scheduled, manual, backfill...) -> runs
+    backfill_dates: tuple[str, ...] = ()  # data dates that backfill runs recomputed
+    manual_dates: tuple[str, ...] = ()  # data dates of runs triggered by hand
+    failed_runs: int = 0
+    run_seconds: float = 0.0  # wall-clock time of the runs
+    tasks: tuple[TaskHistory, ...] = ()
+
+    def task(self, task_id: str) -> TaskHistory | None:
+        return next((t for t in self.tasks if t.task_id == task_id), None)
+
+    def hours_per_day(self, task_id: str | None = None) -> float:
+        """Batch hours a day: the running time of the DAG's tasks (or one task's), over the window."""
+        tasks = self.tasks if task_id is None else tuple(t for t in self.tasks if t.task_id == task_id)
+        return round(sum(t.seconds for t in tasks) / 3600 / max(self.days, 1), 4)
+
+
+@dataclass(frozen=True)
 class Dag:
     dag_id: str
     file: str
@@ -141,6 +176,7 @@ class Dag:
     tasks: tuple[Task, ...] = ()
     edges: tuple[tuple[str, str], ...] = ()  # (upstream task_id, downstream task_id), sorted
     schedule_datasets: tuple[str, ...] = ()  # Dataset / Asset URIs the DAG is scheduled on
+    history: DagHistory | None = None  # its runs in a live Airflow (`kappa scan --airflow-url`)
 
 
 @dataclass(frozen=True)
@@ -211,3 +247,64 @@ class Analysis:
     findings: tuple[Finding, ...]
     files_scanned: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. the lineage graph
+
+
+# ------------------------------------------------------------------ a live Airflow, as its REST API returned it
+
+
+@dataclass(frozen=True)
+class LiveTask:
+    task_id: str
+    operator: str  # the operator's class name, e.g. "SQLExecuteQueryOperator"
+    retries: int = 0  # retries the task allows itself
+
+
+@dataclass(frozen=True)
+class LiveDag:
+    dag_id: str
+    file: str  # the DAG file, relative to Airflow's DAG folder (its bundle)
+    paused: bool = False
+    schedule: str | None = None  # Airflow's summary of the timetable
+    tasks: tuple[LiveTask, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    dag_id: str
+    run_id: str
+    run_type: str  # scheduled | manual | backfill | asset_triggered ...
+    state: str
+    date: str | None  # the data date (ISO day of the logical date); None for a run with no logical date
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class LiveTaskInstance:
+    dag_id: str
+    run_id: str
+    task_id: str
+    state: str
+    date: str  # the data date, else the day the run was due
+    try_number: int = 0  # tries so far (0: never ran)
+    max_tries: int = 0  # Airflow raises it by the task's retries each time the instance is cleared
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class LiveImportError:
+    file: str  # relative to Airflow's DAG folder
+    message: str  # the last line of the stack trace
+
+
+@dataclass(frozen=True)
+class LiveAirflow:
+    """What `airflow_api.read_airflow` read: the DAGs, their sources, import errors, run history."""
+
+    version: str
+    history_days: int
+    dags: tuple[LiveDag, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()  # (file, text) of each DAG file, as Airflow holds it
+    import_errors: tuple[LiveImportError, ...] = ()
+    runs: tuple[LiveRun, ...] = ()
+    task_instances: tuple[LiveTaskInstance, ...] = ()
+    findings: tuple[Finding, ...] = ()  # what could not be read (a DAG without a source)

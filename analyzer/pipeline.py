@@ -14,6 +14,7 @@ import multiprocessing.context
 import os
 import os.path
 import pickle
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -44,6 +45,7 @@ from .dags import ClassInfo, FunctionRef, ParsedTask, index_classes, parse_dag_f
 from .detect import detect
 from .discover import discover, read_text
 from .errors import scan_error
+from .history import merge_live
 from .lineage import LineageGraph, build_lineage
 from .models import (
     Analysis,
@@ -51,6 +53,7 @@ from .models import (
     Dag,
     Finding,
     Job,
+    LiveAirflow,
     RenderedSql,
     SqlSource,
     SqlStatus,
@@ -308,6 +311,54 @@ def scan_with_stats(
 def collect(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
     """Every DAG, task and job of a repository, with its SQL parsed; no patterns yet."""
     return collect_files(root, config_path=config_path, progress=progress).analysis
+
+
+def collect_sources(sources: Iterable[tuple[str, str]], root: Path, *, config_path: Path | None = None) -> Analysis:
+    """`collect` for DAG files handed over as text, `(path, text)` pairs: the sources a live Airflow
+    returned (`analyzer.airflow_api`). Each goes through the same per-file parse as a repository's
+    files; what a DAG reads besides (SQL templates) comes from `root` when it has it."""
+    root = root.resolve()
+    config, config_findings = load_config(root, config_path)
+    texts = dict(sources)
+    classes: dict[str, ClassInfo] = {}
+    for file, text in sorted(texts.items()):
+        for name, info in _parse_classes(file, text).items():
+            classes.setdefault(name, info)
+    scans = []
+    for file in sorted(texts):
+        cache = FileCache(root, texts=dict(texts))  # one per file, as in `FileScanner`
+        scans.append(scan_python_file(load_module(file, cache), root, classes, config, cache))
+    dags = [dag for s in scans for dag in s.dags]
+    findings = [*config_findings, *(f for s in scans for f in s.findings), *_duplicate_dags(dags)]
+    return Analysis(
+        root=root.as_posix(),
+        dags=tuple(sorted(dags, key=lambda d: (d.dag_id, d.file, d.line))),
+        jobs=tuple(sorted((job for s in scans for job in s.jobs), key=lambda j: j.id)),
+        findings=tuple(sorted(set(findings), key=Finding.sort_key)),
+        files_scanned=len(texts),
+        extra={"python_files": len(texts), "sql_files": 0, "control_tasks": sum(s.control_tasks for s in scans)},
+    )
+
+
+def scan_live(
+    live: LiveAirflow,
+    root: Path | None = None,
+    *,
+    config_path: Path | None = None,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+) -> Analysis:
+    """Analyse what a live Airflow returned (`airflow_api.read_airflow`), merged with the static
+    scan of its repository at `root` when there is one: the repository's DAGs come first, the
+    sources Airflow holds add the DAGs it does not have, and the run history is evidence."""
+    if root is None:
+        with tempfile.TemporaryDirectory(prefix="kappa-airflow-") as empty:  # nothing to read besides the sources
+            static = Analysis(root="", dags=(), jobs=(), findings=())
+            from_airflow = collect_sources(live.sources, Path(empty), config_path=config_path)
+            return analyze(merge_live(static, from_airflow, live))
+    collected = collect_files(root, config_path=config_path, jobs=jobs, cache_dir=cache_dir)
+    from_airflow = collect_sources(live.sources, root, config_path=config_path)
+    return analyze(merge_live(collected.analysis, from_airflow, live), collected.analyses)
 
 
 # ------------------------------------------------------------------ the unit of work: one file

@@ -4,7 +4,8 @@ the rule fire (with the SQL lines) and snippets that must not.
 A case becomes a one-DAG repository: its SQL goes into `dags/sql/<task>.sql` run by a generic SQL
 operator whose connection speaks the case's dialect, so finding lines are lines of the snippet.
 `others` adds more jobs to the same DAG (for rules that ask the lineage who else writes a table);
-`bash` replaces the SQL with a shell command.
+`bash` replaces the SQL with a shell command. `history` gives the DAG a live Airflow's run history
+(`analyzer.history.history_from_dict`), as `kappa scan --airflow-url` would.
 
 ```yaml
 - name: three-day lookback overwrite
@@ -21,6 +22,7 @@ operator whose connection speaks the case's dialect, so finding lines are lines 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,9 @@ from typing import Any
 import pytest
 import yaml
 
-from analyzer.pipeline import scan
+from analyzer.history import history_from_dict
+from analyzer.models import Analysis
+from analyzer.pipeline import analyze, collect, scan
 from analyzer.rules import RULES, RULES_BY_CODE
 
 from .conftest import TESTS, write_tree
@@ -93,10 +97,21 @@ def build_repository(root: Path, case: dict[str, Any]) -> str:
     return f"{case.get('dag_id', 'case')}.{task_id}"
 
 
+def scan_case(root: Path, case: dict[str, Any]) -> Analysis:
+    """The case's repository scanned, its DAG given the case's run history when it has one."""
+    if "history" not in case:
+        return scan(root)
+    collected = collect(root)
+    history = history_from_dict(case["history"])
+    return analyze(
+        dataclasses.replace(collected, dags=tuple(dataclasses.replace(d, history=history) for d in collected.dags))
+    )
+
+
 @pytest.mark.parametrize(("code", "case"), CASES)
 def test_rule_case(code: str, case: dict[str, Any], tmp_path: Path) -> None:
     job_id = build_repository(tmp_path / "repo", case)
-    analysis = scan(tmp_path / "repo")
+    analysis = scan_case(tmp_path / "repo", case)
     job = next(j for j in analysis.jobs if j.id == job_id)
     assert not [f for f in job.findings if f.code.startswith("E")], job.findings
     found = sorted((f.code, f.line) for f in job.findings if f.code == code)

@@ -29,6 +29,7 @@ from .f103_dedup_overwrite import F103DedupOverwrite
 from .f104_merge_correction import F104MergeCorrection
 from .f105_late_partition_overwrite import F105LatePartitionOverwrite
 from .f106_dual_write import F106DualWrite
+from .f107_repeated_rerun import F107RepeatedRerun
 from .o201_table_compaction import O201TableCompaction
 from .o202_vacuum import O202Vacuum
 from .o203_zorder_clustering import O203ZorderClustering
@@ -41,6 +42,7 @@ from .r301_full_refresh import R301FullRefresh
 from .r302_catchup_backfill import R302CatchupBackfill
 from .r303_manual_backfill_dag import R303ManualBackfillDag
 from .r304_backfill_command import R304BackfillCommand
+from .r305_backfill_runs import R305BackfillRuns
 
 PATTERN_RULES: tuple[Rule, ...] = (
     F101LookbackRerun(),
@@ -49,6 +51,7 @@ PATTERN_RULES: tuple[Rule, ...] = (
     F104MergeCorrection(),
     F105LatePartitionOverwrite(),
     F106DualWrite(),
+    F107RepeatedRerun(),
     O201TableCompaction(),
     O202Vacuum(),
     O203ZorderClustering(),
@@ -61,6 +64,7 @@ PATTERN_RULES: tuple[Rule, ...] = (
     R302CatchupBackfill(),
     R303ManualBackfillDag(),
     R304BackfillCommand(),
+    R305BackfillRuns(),
 )
 
 EVIDENCE_RULES: tuple[EvidenceRule, ...] = (
