@@ -30,11 +30,13 @@ from generators.validate import FlinkPlanner, Validation, connector_jars_in, val
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
 
 from . import __version__
+from .airflow_api import AirflowSettings, Credentials, read_airflow, safe_url
 from .cache import default_cache_dir
 from .contract import analysis_to_dict, dumps, summary_of
-from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, KappaError, UsageError
+from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, AirflowError, KappaError, UsageError
+from .history import batch_hours_per_day
 from .models import Analysis, Finding
-from .pipeline import available_cpus
+from .pipeline import available_cpus, scan_live
 from .pipeline import scan as run_scan
 from .render import render_sql
 from .resources import render_template
@@ -99,6 +101,13 @@ def print_summary(analysis: Analysis, out: Console) -> None:
         out.print("patterns: " + ", ".join(f"{k} {v}" for k, v in summary["pattern"].items()))
         out.print("classes: " + ", ".join(f"{k} {v}" for k, v in summary["classification"].items()))
     out.print("dialects: " + ", ".join(f"{k} {v}" for k, v in summary["dialects"].items()))
+    airflow = analysis.extra.get("airflow")
+    if airflow is not None:
+        out.print(
+            f"Airflow {airflow['version']}: {airflow['dags']} DAGs, {airflow['import_errors']} import errors, "
+            f"{airflow['runs']} runs in the last {airflow['history_days']} days, "
+            f"{batch_hours_per_day(analysis.dags):g} batch hours a day"
+        )
     errors = scan_findings(analysis)
     if errors:
         out.print(f"\n[bold]{len(errors)} scan findings[/bold]")
@@ -118,7 +127,10 @@ def markdown_summary(analysis: Analysis) -> str:
 
 @app.command()
 def scan(
-    path: Annotated[Path, typer.Argument(help="Airflow repository (DAG folder, plugins, SQL files).")],
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Airflow repository (DAG folder, plugins, SQL files); optional with --airflow-url."),
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="text summary, analysis.json, or Markdown")
     ] = OutputFormat.TEXT,
@@ -134,20 +146,59 @@ def scan(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="cache folder (default: .kappa-cache in the working directory)")
     ] = None,
+    airflow_url: Annotated[
+        str | None,
+        typer.Option(
+            "--airflow-url", envvar="KAPPA_AIRFLOW_URL", help="also read a live Airflow 3 through its REST API"
+        ),
+    ] = None,
+    airflow_token: Annotated[
+        str | None,
+        typer.Option("--airflow-token", envvar="KAPPA_AIRFLOW_TOKEN", show_default=False, help="API bearer token"),
+    ] = None,
+    airflow_user: Annotated[
+        str | None,
+        typer.Option("--airflow-user", envvar="KAPPA_AIRFLOW_USER", show_default=False, help="user for /auth/token"),
+    ] = None,
+    airflow_password: Annotated[
+        str | None,
+        typer.Option("--airflow-password", envvar="KAPPA_AIRFLOW_PASSWORD", show_default=False, help="its password"),
+    ] = None,
+    history_days: Annotated[
+        int, typer.Option("--history-days", min=1, max=3660, help="days of Airflow run history to read")
+    ] = 30,
+    airflow_timeout: Annotated[
+        float, typer.Option("--airflow-timeout", min=1.0, help="seconds to wait for one API answer (3 retries)")
+    ] = 30.0,
 ) -> None:
     """Scan DAG files statically (nothing is imported or run) and report every task's SQL.
 
     Files are parsed by one worker process per CPU; results are cached per file in
     `.kappa-cache/` (safe to delete), so a re-scan only parses the files that changed.
+    With --airflow-url, a live Airflow's DAG sources (parsed the same way), import errors and run
+    history join the scan; the credentials are used for requests only, never shown or written.
     """
-    if not path.is_dir():
+    if path is None and airflow_url is None:
+        error_console.print("kappa scan: give a repository PATH, --airflow-url URL, or both")
+        raise typer.Exit(EXIT_USAGE)
+    if path is not None and not path.is_dir():
         error_console.print(f"kappa scan: {path} is not a directory")
         raise typer.Exit(EXIT_USAGE)
     if config is not None and not config.is_file():
         error_console.print(f"kappa scan: config file {config} not found")
         raise typer.Exit(EXIT_USAGE)
     cache = None if no_cache else (cache_dir or default_cache_dir())
-    analysis = _scan_with_progress(path, config, jobs=jobs or available_cpus(), cache_dir=cache)
+    if airflow_url is not None:
+        settings = AirflowSettings(
+            url=airflow_url,
+            credentials=Credentials(token=airflow_token, user=airflow_user, password=airflow_password),
+            history_days=history_days,
+            timeout=airflow_timeout,
+        )
+        analysis = _scan_airflow(settings, path, config, jobs=jobs or available_cpus(), cache_dir=cache)
+    else:
+        assert path is not None
+        analysis = _scan_with_progress(path, config, jobs=jobs or available_cpus(), cache_dir=cache)
     if output_format is not OutputFormat.TEXT:
         document = dumps(analysis) if output_format is OutputFormat.JSON else markdown_summary(analysis)
         if out is None:
@@ -168,6 +219,23 @@ def scan(
     if crossed:
         error_console.print("kappa scan: --fail-on threshold crossed: " + ", ".join(crossed))
         raise typer.Exit(EXIT_THRESHOLD)
+
+
+def _scan_airflow(
+    settings: AirflowSettings, path: Path | None, config: Path | None, *, jobs: int, cache_dir: Path | None
+) -> Analysis:
+    """Read a live Airflow, then scan it (with the repository at `path`, when given). A failure to
+    read it is one line on stderr and its own exit code (`AIRFLOW_EXIT_CODES`)."""
+    try:
+        if error_console.is_terminal:
+            with error_console.status(f"reading Airflow at {safe_url(settings.url)}", spinner="line"):
+                live = read_airflow(settings)
+        else:
+            live = read_airflow(settings)
+    except AirflowError as error:
+        error_console.print(f"kappa scan: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
+    return scan_live(live, path, config_path=config, jobs=jobs, cache_dir=cache_dir)
 
 
 def _scan_with_progress(path: Path, config: Path | None, *, jobs: int = 1, cache_dir: Path | None = None) -> Analysis:

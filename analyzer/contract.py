@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import __version__
+from .history import batch_hours_per_day, history_to_dict, task_history_to_dict
 from .models import Analysis, Dag, Job, SqlSource, SqlStatus, Statement
 from .schemas import table_defs_to_dict
 
@@ -143,6 +144,7 @@ def analysis_to_dict(analysis: Analysis, outcomes: Mapping[str, Mapping[str, Any
         "jobs": [job_to_dict(j, (outcomes or {}).get(j.id)) for j in sorted(analysis.jobs, key=lambda j: j.id)],
         "findings": [f.to_dict() for f in analysis.findings],
     }
+    _add_history(document, analysis)
     graph = analysis.extra.get("graph")
     if graph is not None:
         document["graph"] = graph
@@ -155,3 +157,22 @@ def analysis_to_dict(analysis: Analysis, outcomes: Mapping[str, Mapping[str, Any
 def dumps(analysis: Analysis, outcomes: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     document = analysis_to_dict(analysis, outcomes)
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _add_history(document: dict[str, Any], analysis: Analysis) -> None:
+    """A live Airflow's run history (`kappa scan --airflow-url`), where the scan had one: `history`
+    on each DAG and job it ran, and the top-level `airflow` block with the batch hours a day."""
+    airflow = analysis.extra.get("airflow")
+    if airflow is None:
+        return
+    histories = {dag.dag_id: dag.history for dag in analysis.dags if dag.history is not None}
+    for dag in document["dags"]:
+        history = histories.get(dag["dag_id"])
+        if history is not None:
+            dag["history"] = history_to_dict(history)
+    for job in document["jobs"]:
+        history = histories.get(job["dag_id"])
+        task = history.task(job["task_id"]) if history is not None else None
+        if history is not None and task is not None:
+            job["history"] = task_history_to_dict(task, history.days)
+    document["airflow"] = {**airflow, "batch_hours_per_day": batch_hours_per_day(analysis.dags)}
