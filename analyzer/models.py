@@ -41,6 +41,14 @@ class SinkMode(StrEnum):
     NONE = "none"
 
 
+class JobOrigin(StrEnum):
+    """Where a job comes from: an Airflow task, a dbt model or snapshot, a query file of a SQL folder."""
+
+    DAG = "dag"
+    DBT = "dbt"
+    SQL_FILE = "sql_file"
+
+
 class SqlOrigin(StrEnum):
     INLINE = "inline"  # a string (or list of strings) given to the operator
     FILE = "file"  # a .sql file found through template_searchpath or the DAG folder
@@ -121,6 +129,8 @@ class Task:
     params: Mapping[str, Any] = field(default_factory=dict)
     bash_command: str | None = None
     outlets: tuple[str, ...] = ()  # Dataset / Asset URIs the task produces
+    # what the job's own tool declares about it: a dbt model's config, a query file's metadata.yaml
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,7 @@ class Job:
     pattern_confidence: float = 0.0
     state_ttl_days: int | None = None
     allowed_lateness_days: int | None = None
+    origin: JobOrigin = JobOrigin.DAG
 
 
 @dataclass(frozen=True)
