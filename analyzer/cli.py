@@ -178,6 +178,7 @@ def scan(
     With --airflow-url, a live Airflow's DAG sources (parsed the same way), import errors and run
     history join the scan; the credentials are used for requests only, never shown or written.
     """
+    airflow_url = airflow_url or None  # an empty KAPPA_AIRFLOW_URL is no URL
     if path is None and airflow_url is None:
         error_console.print("kappa scan: give a repository PATH, --airflow-url URL, or both")
         raise typer.Exit(EXIT_USAGE)
