@@ -488,6 +488,8 @@ class FileScanner:
         if self.cache_folder is None:
             return result
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        if _timed_out(scanned):  # a result cut short by the clock depends on the machine's load
+            return data
         own = Dependency(TEXT, file, text_digest(files.texts.get(file), files.findings.get(file)))
         reads = [
             Dependency(TEXT, path, text_digest(text, files.findings.get(path)))
@@ -521,6 +523,12 @@ class FileScanner:
         own = Dependency(TEXT, file, text_digest(text, files.findings.get(file)))
         write_entry(self.cache_folder, _slot_name(SCHEMA, file), encode_entry(Manifest(self.context, own), data))
         return data
+
+
+def _timed_out(scanned: FileScan) -> bool:
+    """The scan hit its time budget (E008): such a result is never cached."""
+    everything = [*scanned.findings, *(f for job in scanned.jobs for f in job.findings)]
+    return any(finding.code == "E008" for finding in everything)
 
 
 def _slot_name(kind: str, relative: str) -> str:
