@@ -23,6 +23,7 @@ from generators.config import load_generate_config
 from generators.connectors import CONNECTORS
 from generators.flink import GENERATED, GeneratedJob, catalog_for, statuses
 from generators.flink import generate as generate_jobs
+from generators.infra import infra_files, plan_infra
 from generators.output import write_atomically, write_outputs
 from generators.report import load_analysis, load_job_files, resolve_timestamp, write_report
 from generators.schema import load_schema_file
@@ -316,7 +317,11 @@ def run_generate(
     results = generate_jobs(analysis, catalog, settings, sink)
     files = {r.path: r.sql for r in results if r.path and r.sql}
     outcomes = {r.job_id: {"status": r.status, "path": r.path, "reason": r.reason} for r in results}
-    files["analysis.json"] = dumps(analysis, outcomes)
+    infra = plan_infra(analysis, results, settings)
+    files.update(infra_files(infra, settings))
+    document = json.loads(dumps(analysis, outcomes))
+    document["infra"] = infra.to_dict(settings)
+    files["analysis.json"] = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     write_outputs(out, files, force=force)
     return results
 

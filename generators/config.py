@@ -73,6 +73,11 @@ class GenerateConfig:
     filesystem_format: str = "json"  # bundled with PyFlink: json, csv, raw; parquet/orc need jars
     event_time_columns: tuple[str, ...] = DEFAULT_EVENT_TIME_COLUMNS  # preferred, in order
     watermark_delay: str = "5 SECOND"  # WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+    topic_partitions: int = 6  # infra/topics.yaml: partitions of every topic
+    topic_replicas: int = 3
+    topic_retention_days: int = 7  # event topics keep at least this; longer replay windows go to tiered storage
+    strimzi_cluster: str = "kafka"  # the `strimzi.io/cluster` label of the KafkaTopic resources
+    secrets_path: str = "/opt/kafka/external-configuration/kappa"  # Kafka Connect `${file:...}` provider folder
     source: str = ""  # where the settings were read from, for messages ("" = defaults)
 
 
@@ -155,6 +160,12 @@ def _sink(_key: str, value: Any) -> str | None:
     return f"{value!r} is not a sink connector (one of {sinks})"
 
 
+def _positive(_key: str, value: Any) -> str | None:
+    return (
+        None if isinstance(value, int) and not isinstance(value, bool) and value > 0 else "expected a positive integer"
+    )
+
+
 def _names(_key: str, value: Any) -> str | None:
     if isinstance(value, list) and value and all(isinstance(item, str) and item.strip() for item in value):
         return None
@@ -183,6 +194,11 @@ _CHECKS: dict[str, _Check] = {
     "filesystem_format": _string,
     "event_time_columns": _names,
     "watermark_delay": _matches(_INTERVAL, "5 SECOND"),
+    "topic_partitions": _positive,
+    "topic_replicas": _positive,
+    "topic_retention_days": _positive,
+    "strimzi_cluster": _string,
+    "secrets_path": _string,
 }
 
 

@@ -65,6 +65,7 @@ class ConnectorContext:
     config: GenerateConfig
     primary_key: tuple[str, ...] = ()
     partitioned_by: tuple[str, ...] = ()
+    role: str = "source"  # source | sink: a sink gets its delivery options
 
     @property
     def db(self) -> str:
@@ -95,6 +96,10 @@ class Connector:
     checks: tuple[Check, ...] = field(default=())  # rules beyond `required`
     # Flink types the connector cannot write -> the type it writes instead (same precision)
     type_substitutes: Mapping[str, str] = field(default_factory=dict)
+    delivery: str = ""  # how a sink delivers each change once, for the job header
+    # with a key, an upsert sink whatever the input: Flink 2.3 then wants `ON CONFLICT` for
+    # insert-only rows too (they have no upsert key to match the PRIMARY KEY)
+    always_upsert: bool = False
 
     @property
     def is_sink(self) -> bool:
@@ -124,15 +129,36 @@ def _path(base: str, *parts: str) -> str:
 # ---------------------------------------------------------------------------------- options
 
 
+def _transactional_id_prefix(context: ConnectorContext) -> str:
+    """Unique per job and sink: two writers sharing a prefix fence each other's transactions."""
+    return _TOPIC_UNSAFE.sub("_", f"kappa-{context.job_id}-{context.name}")
+
+
+def _kafka_delivery(context: ConnectorContext) -> dict[str, str]:
+    """A sink writes in Kafka transactions committed on each checkpoint; a source reads only
+    committed records, so the guarantee holds from topic to topic."""
+    if context.role == "sink":
+        return {
+            "sink.delivery-guarantee": "exactly-once",
+            "sink.transactional-id-prefix": _transactional_id_prefix(context),
+        }
+    return {"properties.isolation.level": "read_committed"}
+
+
 def _kafka(context: ConnectorContext) -> dict[str, str]:
     config = context.config
+    consumer = (
+        {"properties.group.id": _group_id(context), "scan.startup.mode": config.startup_mode}
+        if context.role == "source"
+        else {}
+    )
     return {
         "connector": "kafka",
         "topic": _topic(context),
         "properties.bootstrap.servers": config.bootstrap_servers,
-        "properties.group.id": _group_id(context),
-        "scan.startup.mode": config.startup_mode,
+        **consumer,
         "format": config.source_format,
+        **_kafka_delivery(context),
     }
 
 
@@ -148,6 +174,7 @@ def _upsert_kafka(context: ConnectorContext) -> dict[str, str]:
         "properties.bootstrap.servers": config.bootstrap_servers,
         "key.format": config.source_format,
         "value.format": config.source_format,
+        **_kafka_delivery(context),
     }
 
 
@@ -236,9 +263,15 @@ _BY_KEY = frozenset({ChangelogMode.APPEND, ChangelogMode.UPSERT})
 _APPEND_ONLY = frozenset({ChangelogMode.APPEND})
 _KAFKA_REQUIRED = ("connector", "topic", "properties.bootstrap.servers", "format")
 
+KAFKA_DELIVERY = (
+    "exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); "
+    "readers use `isolation.level=read_committed`"
+)
+
 CONNECTORS: dict[str, Connector] = {
     "kafka": Connector(
         name="kafka",
+        delivery=KAFKA_DELIVERY,
         role=_BOTH,
         required=_KAFKA_REQUIRED,
         accepts=_APPEND_ONLY,
@@ -250,6 +283,8 @@ CONNECTORS: dict[str, Connector] = {
     ),
     "upsert-kafka": Connector(
         name="upsert-kafka",
+        always_upsert=True,
+        delivery=KAFKA_DELIVERY,
         role=_BOTH,
         required=("connector", "topic", "properties.bootstrap.servers", "key.format", "value.format"),
         accepts=_BY_KEY,
@@ -260,6 +295,7 @@ CONNECTORS: dict[str, Connector] = {
     ),
     "kafka-debezium": Connector(
         name="kafka-debezium",
+        delivery=KAFKA_DELIVERY,
         role=_BOTH,
         required=_KAFKA_REQUIRED,
         accepts=_ALL_CHANGES,
@@ -271,6 +307,11 @@ CONNECTORS: dict[str, Connector] = {
     ),
     "jdbc": Connector(
         name="jdbc",
+        always_upsert=True,
+        delivery=(
+            "effectively once: upserts by the primary key are idempotent, so rows replayed after a failure "
+            "are written again with the same values"
+        ),
         role=_BOTH,
         required=("connector", "url", "table-name"),
         accepts=_BY_KEY,
@@ -284,6 +325,7 @@ CONNECTORS: dict[str, Connector] = {
     ),
     "iceberg": Connector(
         name="iceberg",
+        delivery="exactly-once: each checkpoint commits one Iceberg snapshot",
         role=_BOTH,
         required=("connector", "catalog-name"),
         accepts=_ALL_CHANGES,
@@ -295,6 +337,7 @@ CONNECTORS: dict[str, Connector] = {
     ),
     "paimon": Connector(
         name="paimon",
+        delivery="exactly-once: each checkpoint commits one Paimon snapshot",
         role=_BOTH,
         required=("connector", "path"),
         accepts=_ALL_CHANGES,
@@ -306,6 +349,7 @@ CONNECTORS: dict[str, Connector] = {
     ),
     "filesystem": Connector(
         name="filesystem",
+        delivery="exactly-once: files are committed (made visible) on checkpoints",
         role=_BOTH,
         required=("connector", "path", "format"),
         accepts=_APPEND_ONLY,

@@ -284,7 +284,7 @@ def produces_updates(query: exp.Query) -> bool:
     )
 
 
-def _on_conflict(plan: StreamStatement, job: Job, columns: Sequence[FlinkColumn]) -> str:
+def _on_conflict(plan: StreamStatement, job: Job, columns: Sequence[FlinkColumn], sink: str) -> str:
     """Flink 2.3 refuses an updating query whose upsert key differs from the sink's PRIMARY KEY
     unless the INSERT says how conflicts resolve; a GROUP BY that also groups by columns that
     depend on the key (product_id, category) is such a case."""
@@ -293,8 +293,13 @@ def _on_conflict(plan: StreamStatement, job: Job, columns: Sequence[FlinkColumn]
     names = {c.name for c in columns}
     key = frozenset(k for k in job.upsert_key if k in names)
     derived = group_key_outputs(plan.query)
-    if not key or derived == key or not produces_updates(plan.query):
+    if not key or derived == key:
         return ""
+    if not produces_updates(plan.query):
+        # insert-only rows have no upsert key: an always-upsert sink (upsert-kafka, jdbc) wants the
+        # clause, which keeps the latest row per key, as the batch dedup or overwrite did
+        connector = CONNECTORS.get(sink)
+        return "\nON CONFLICT DO DEDUPLICATE" if connector is not None and connector.always_upsert else ""
     if derived is None and any(isinstance(w.this, exp.RowNumber) for w in plan.query.find_all(exp.Window)):
         return ""  # deduplication: Flink keys its output by the PARTITION BY, which the sink key is
     return "\nON CONFLICT DO DEDUPLICATE"
@@ -463,7 +468,7 @@ def sink_ddl(
         lines.append(f"  `{column.name}` {column.type or 'STRING'}{unknown}")
     if key and (mode == "upsert" or connector.needs_primary_key):
         lines.append(f"  PRIMARY KEY ({', '.join(f'`{k}`' for k in key)}) NOT ENFORCED")
-    options = connector.options(ConnectorContext(target, job.id, config, key, ()))
+    options = connector.options(ConnectorContext(target, job.id, config, key, (), role="sink"))
     return _create_table(flink_identifier(target), lines, options, f"sink {target} ({mode}, {origin})"), todos
 
 
@@ -566,7 +571,7 @@ def assemble(
         plan = replace(plan, query=corrected)
         assembly.notes.extend(fold_notes)
         assembly.todos.extend(fold_todos)
-        conflict = _on_conflict(plan, job, columns)  # before the casts hide the GROUP BY keys
+        conflict = _on_conflict(plan, job, columns, sink)  # before the casts hide the GROUP BY keys
         if origin != "columns inferred from the query":
             cast_to_sink_types(corrected, columns)
         query_sql, unsupported = to_flink(corrected, read=job.dialect or "")
@@ -592,6 +597,7 @@ def assemble(
         folded=[_folded_line(f) for f in folded],
         replay=[REPLAY[c] for c in ("R301", "R302", "R303") if c in _codes(job)],
         lateness=lateness,
+        delivery=CONNECTORS[sink].delivery if sink in CONNECTORS else "",
     )
     target = next(iter(sorted(sink_blocks)), None)
     problems = [f.message for f in assembly.findings if f.code == "G501"]
@@ -631,6 +637,7 @@ def _settings(job: Job, config: GenerateConfig, lateness: int) -> list[tuple[str
     settings = [
         ("execution.runtime-mode", "streaming"),
         ("execution.checkpointing.interval", config.checkpoint_interval),
+        ("execution.checkpointing.mode", "EXACTLY_ONCE"),
     ]
     if job.state_ttl_days:
         settings.append(("table.exec.state.ttl", f"{max(job.state_ttl_days, lateness + 1)} d"))

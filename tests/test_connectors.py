@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,18 @@ def test_kafka_source_always_has_a_group_and_a_start() -> None:
         "properties.group.id": "kappa-shop_sync.load_orders",
         "scan.startup.mode": "earliest-offset",
         "format": "json",
+        "properties.isolation.level": "read_committed",
     }
+
+
+def test_kafka_sinks_deliver_exactly_once_in_transactions_of_their_own() -> None:
+    for name in ("kafka", "upsert-kafka"):
+        options = CONNECTORS[name].options(replace(PLAIN, role="sink"))
+        assert options["sink.delivery-guarantee"] == "exactly-once"
+        assert options["sink.transactional-id-prefix"] == "kappa-shop_sync.load_orders-orders"
+        assert "properties.group.id" not in options and "properties.isolation.level" not in options
+        assert CONNECTORS[name].delivery.startswith("exactly-once")
+    assert CONNECTORS["jdbc"].delivery.startswith("effectively once: upserts by the primary key are idempotent")
 
 
 def test_kafka_debezium_is_kafka_with_the_cdc_format() -> None:

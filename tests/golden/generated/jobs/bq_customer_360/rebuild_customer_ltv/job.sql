@@ -3,6 +3,7 @@
 -- Pattern: reprocess    Class: stateful    Sink: upsert (upsert-kafka)
 -- Upsert key: customer_id, segment, country
 -- Why it streams: streams continuously
+-- Delivery: exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); readers use `isolation.level=read_committed`
 -- Replay: a full rebuild becomes a replay: start this job from the earliest offsets into a new sink version, then switch readers to it
 -- Evidence C416 full-rewrite (dags/bq_customer_360.py:102): replaces all of shop-analytics.marts.customer_ltv: every row may change on each run
 -- Evidence C421 state-ttl (dags/bq_customer_360.py:102): suggested state TTL 1d and allowed lateness 0d, from a daily schedule with no lookback
@@ -14,6 +15,7 @@
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
+SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
 SET 'table.exec.state.ttl' = '1 d';
 SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '5 s';
@@ -36,7 +38,8 @@ CREATE TABLE `shop_analytics_marts_dim_customer` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-bq_customer_360.rebuild_customer_ltv',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'debezium-json'
+  'format' = 'debezium-json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- source shop-analytics.marts.fct_orders (ddl:schemas/bigquery/shop-analytics.marts.fct_orders.sql:2)
@@ -61,7 +64,8 @@ CREATE TABLE `shop_analytics_marts_fct_orders` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-bq_customer_360.rebuild_customer_ltv',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'debezium-json'
+  'format' = 'debezium-json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- sink shop-analytics.marts.customer_ltv (upsert, ddl:schemas/bigquery/shop-analytics.marts.customer_ltv.sql:3)
@@ -79,7 +83,9 @@ CREATE TABLE `shop_analytics_marts_customer_ltv` (
   'topic' = 'marts.customer_ltv',
   'properties.bootstrap.servers' = 'kafka:9092',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'kappa-bq_customer_360.rebuild_customer_ltv-customer_ltv'
 );
 
 INSERT INTO `shop_analytics_marts_customer_ltv`

@@ -3,6 +3,7 @@
 -- Pattern: transform    Class: stateful    Sink: upsert (upsert-kafka)
 -- Upsert key: order_date, country
 -- Why it streams: streams continuously
+-- Delivery: exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); readers use `isolation.level=read_committed`
 -- Allowed lateness: 3 day(s): the longest lookback of this job and of the fix jobs it replaces
 -- Replaces fix job bq_marts_daily.restate_daily_revenue (dags/bq_marts_daily.py:118): F101 lookback-rerun, F104 merge-correction
 -- Replaces reprocess job manual_full_refresh_sales.refresh_daily_revenue (dags/manual_full_refresh_sales.py:72): R303 manual-backfill-dag
@@ -13,6 +14,7 @@
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
+SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
 SET 'table.exec.state.ttl' = '4 d';
 SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '5 s';
@@ -41,7 +43,8 @@ CREATE TABLE `shop_analytics_marts_fct_orders` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-bq_marts_daily.build_daily_revenue',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'debezium-json'
+  'format' = 'debezium-json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- sink shop-analytics.marts.daily_revenue (upsert, ddl:schemas/bigquery/shop-analytics.marts.daily_revenue.sql:3)
@@ -58,7 +61,9 @@ CREATE TABLE `shop_analytics_marts_daily_revenue` (
   'topic' = 'marts.daily_revenue',
   'properties.bootstrap.servers' = 'kafka:9092',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'kappa-bq_marts_daily.build_daily_revenue-daily_revenue'
 );
 
 INSERT INTO `shop_analytics_marts_daily_revenue`

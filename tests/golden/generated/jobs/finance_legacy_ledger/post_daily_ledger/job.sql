@@ -3,6 +3,7 @@
 -- Pattern: transform    Class: stateful    Sink: upsert (upsert-kafka)
 -- Upsert key: ledger_date, currency, provider
 -- Why it streams: streams continuously
+-- Delivery: exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); readers use `isolation.level=read_committed`
 -- Allowed lateness: 3 day(s): the longest lookback of this job and of the fix jobs it replaces
 -- Replaces fix job finance_payments_reporting.restate_daily_ledger (dags/finance_payments_reporting.py:80): F101 lookback-rerun, F104 merge-correction
 -- Evidence C406 distinct (dags/finance_legacy_ledger.py:68): COUNT(DISTINCT ...): state holds every distinct value
@@ -12,6 +13,7 @@
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
+SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
 SET 'table.exec.state.ttl' = '4 d';
 SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '5 s';
@@ -40,7 +42,8 @@ CREATE TABLE `finance_reporting_payment_events` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-finance_legacy_ledger.post_daily_ledger',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json'
+  'format' = 'json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- sink finance.reporting.daily_ledger (upsert, ddl:schemas/snowflake/finance.reporting.daily_ledger.sql:3)
@@ -60,7 +63,9 @@ CREATE TABLE `finance_reporting_daily_ledger` (
   'topic' = 'reporting.daily_ledger',
   'properties.bootstrap.servers' = 'kafka:9092',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'kappa-finance_legacy_ledger.post_daily_ledger-daily_ledger'
 );
 
 INSERT INTO `finance_reporting_daily_ledger`

@@ -3,6 +3,7 @@
 -- Pattern: transform    Class: sink-update    Sink: upsert (upsert-kafka)
 -- Upsert key: product_id
 -- Why it streams: streams continuously
+-- Delivery: exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); readers use `isolation.level=read_committed`
 -- Evidence C410 merge-upsert (dags/lake_daily_sales.py:90): insert, update into lake.dim_products keyed by product_id
 -- Rewrite: MERGE becomes INSERT INTO an upsert sink keyed by the MERGE condition
 -- TODO(kappa): MERGE updates only existing rows: the sink receives them as upserts by key
@@ -10,6 +11,7 @@
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
+SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
 SET 'table.exec.source.idle-timeout' = '30 s';
 
 -- source shop.products (ddl:schemas/postgres/shop.products.sql:2)
@@ -32,7 +34,8 @@ CREATE TABLE `shop_products` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-lake_daily_sales.merge_dim_products',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'debezium-json'
+  'format' = 'debezium-json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- sink lake.dim_products (upsert, ddl:schemas/spark/lake.dim_products.sql:2)
@@ -44,8 +47,11 @@ CREATE TABLE `lake_dim_products` (
   'topic' = 'lake.dim_products',
   'properties.bootstrap.servers' = 'kafka:9092',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.merge_dim_products-dim_products'
 );
 
 INSERT INTO `lake_dim_products`
-SELECT CAST(s.product_id AS BIGINT) AS product_id FROM (SELECT product_id, sku, name, category, brand, price, currency, is_active, updated_at FROM shop_products AS products) AS s;
+SELECT CAST(s.product_id AS BIGINT) AS product_id FROM (SELECT product_id, sku, name, category, brand, price, currency, is_active, updated_at FROM shop_products AS products) AS s
+ON CONFLICT DO DEDUPLICATE;

@@ -3,6 +3,7 @@
 -- Pattern: transform    Class: stateless    Sink: append (kafka)
 -- Upsert key: dt, event_id
 -- Why it streams: streams continuously
+-- Delivery: exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); readers use `isolation.level=read_committed`
 -- Evidence C412 partition-overwrite (dags/sql/staging/stage_order_events.sql:4): overwrites the run's own partition of staging.order_events (dt): append-only
 -- Evidence C413 stateless-projection (dags/sql/staging/stage_order_events.sql:4): projection and filter into staging.order_events: one output row per input row
 -- Rewrite: INSERT OVERWRITE becomes INSERT INTO an upsert sink
@@ -11,6 +12,7 @@
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
+SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
 SET 'table.exec.source.idle-timeout' = '30 s';
 
 -- source raw.order_events (ddl:schemas/hive/raw.order_events.sql:4)
@@ -35,7 +37,8 @@ CREATE TABLE `raw_order_events` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-order_events_staging.staging.stage_order_events',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json'
+  'format' = 'json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- sink staging.order_events (append, ddl:schemas/hive/staging.order_events.sql:2)
@@ -58,9 +61,9 @@ CREATE TABLE `staging_order_events` (
   'connector' = 'kafka',
   'topic' = 'staging.order_events',
   'properties.bootstrap.servers' = 'kafka:9092',
-  'properties.group.id' = 'kappa-order_events_staging.staging.stage_order_events',
-  'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json'
+  'format' = 'json',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'kappa-order_events_staging.staging.stage_order_events-order_events'
 );
 
 INSERT INTO `staging_order_events`

@@ -3,6 +3,7 @@
 -- Pattern: transform    Class: stateful    Sink: upsert (upsert-kafka)
 -- Upsert key: customer_id
 -- Why it streams: streams continuously
+-- Delivery: exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); readers use `isolation.level=read_committed`
 -- Replaces fix job shop_customer_sync.flag_churn_risk (dags/shop_customer_sync.py:86): F102 update-in-place
 -- Evidence C410 merge-upsert (dags/shop_customer_sync.py:61): insert, update into analytics.customer_order_stats keyed by customer_id
 -- Evidence C421 state-ttl (dags/shop_customer_sync.py:72): suggested state TTL 1d and allowed lateness 0d, from a daily schedule with no lookback
@@ -13,6 +14,7 @@
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
+SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
 SET 'table.exec.state.ttl' = '1 d';
 SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '5 s';
@@ -37,7 +39,8 @@ CREATE TABLE `shop_orders` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-shop_customer_sync.accumulate_order_stats',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json'
+  'format' = 'json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- sink analytics.customer_order_stats (upsert, ddl:schemas/postgres/analytics.customer_order_stats.sql:3)
@@ -54,7 +57,9 @@ CREATE TABLE `analytics_customer_order_stats` (
   'topic' = 'analytics.customer_order_stats',
   'properties.bootstrap.servers' = 'kafka:9092',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'kappa-shop_customer_sync.accumulate_order_stats-customer_order_stats'
 );
 
 INSERT INTO `analytics_customer_order_stats`

@@ -3,6 +3,7 @@
 -- Pattern: transform    Class: sink-update    Sink: upsert (upsert-kafka)
 -- Upsert key: order_id
 -- Why it streams: streams continuously
+-- Delivery: exactly-once: Kafka transactions commit with each checkpoint (`sink.delivery-guarantee`); readers use `isolation.level=read_committed`
 -- Replaces fix job shop_ops_reporting.cancel_stale_unpaid_orders (dags/shop_ops_reporting.py:77): F102 update-in-place
 -- Replaces fix job shop_ops_reporting.delete_test_orders (dags/shop_ops_reporting.py:90): F102 update-in-place
 -- Evidence C410 merge-upsert (dags/shop_ops_reporting.py:50): insert, update into analytics.order_facts keyed by order_id
@@ -15,6 +16,7 @@
 
 SET 'execution.runtime-mode' = 'streaming';
 SET 'execution.checkpointing.interval' = '1 min';
+SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
 SET 'table.exec.source.idle-timeout' = '30 s';
 
 -- source shop.customers (ddl:schemas/postgres/shop.customers.sql:3)
@@ -36,7 +38,8 @@ CREATE TABLE `shop_customers` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-shop_ops_reporting.load_order_facts',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'debezium-json'
+  'format' = 'debezium-json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- source shop.orders (ddl:schemas/postgres/shop.orders.sql:2)
@@ -57,7 +60,8 @@ CREATE TABLE `shop_orders` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'properties.group.id' = 'kappa-shop_ops_reporting.load_order_facts',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json'
+  'format' = 'json',
+  'properties.isolation.level' = 'read_committed'
 );
 
 -- sink analytics.order_facts (upsert, ddl:schemas/postgres/analytics.order_facts.sql:3)
@@ -79,7 +83,9 @@ CREATE TABLE `analytics_order_facts` (
   'topic' = 'analytics.order_facts',
   'properties.bootstrap.servers' = 'kafka:9092',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'kappa-shop_ops_reporting.load_order_facts-order_facts'
 );
 
 INSERT INTO `analytics_order_facts`
