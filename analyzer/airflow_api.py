@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import urllib3
 from airflow_client.client import ApiClient, Configuration
@@ -108,6 +108,11 @@ class AirflowReader:
     def __init__(self, settings: AirflowSettings) -> None:
         if urlsplit(settings.url.strip()).scheme not in {"http", "https"} or not urlsplit(settings.url).hostname:
             raise AirflowError("E060", f"{safe_url(settings.url)!r} is not an http:// or https:// URL")
+        parts = urlsplit(settings.url.strip())
+        if parts.username and not (settings.credentials.token or settings.credentials.user):
+            # credentials written into the URL (https://user:password@host) are credentials too
+            given = Credentials(user=unquote(parts.username), password=unquote(parts.password or ""))
+            settings = replace(settings, credentials=given)
         self.settings = settings
         self.shown = safe_url(settings.url)
         configuration = Configuration(host=base_url(settings.url))

@@ -143,6 +143,28 @@ def test_merged_with_the_repository() -> None:
     assert "dags/lake_daily_sales.py" in located  # Airflow's file name, found in the repository
 
 
+def test_a_dag_only_airflow_has_comes_from_its_source(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "lake_late_data_fix.py").write_bytes((SAMPLES / "dags" / "lake_late_data_fix.py").read_bytes())
+    with fake_airflow() as fake:
+        analysis = scan_live(read(fake.url), tmp_path)
+    files = {dag.dag_id: dag.file for dag in analysis.dags}
+    assert files == {
+        "lake_late_data_fix": "dags/lake_late_data_fix.py",  # the repository's
+        "manual_full_refresh_sales": "manual_full_refresh_sales.py",  # Airflow's, named as Airflow names it
+    }
+    assert any(job.id == "manual_full_refresh_sales.refresh_daily_sales" for job in analysis.jobs)
+
+
+def test_credentials_in_the_url_are_used_and_not_shown() -> None:
+    with fake_airflow() as fake:
+        url = fake.url.replace("http://", f"http://{USER}:{PASSWORD}@")
+        live = read_airflow(AirflowSettings(url, retries=0))
+        assert len(live.dags) == 2
+        error = failure(url.replace(PASSWORD, "wrong"), credentials=Credentials())
+    assert error.code == "E062" and "wrong" not in error.message
+
+
 def test_tasks_airflow_runs_but_the_source_does_not_show() -> None:
     with fake_airflow() as fake:
         live = read(fake.url)
