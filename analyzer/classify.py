@@ -2,9 +2,9 @@
 
 One primary class per job, by precedence *stateful* > *sink-update* > *stateless*; `sink_mode`
 says whether its streaming sink must take updates (any evidence whose result revises emitted
-rows); the upsert key comes from the strongest source of keys the SQL shows: MERGE keys, dedup
-PARTITION BY, GROUP BY keys (after the written partition's columns), then the partition
-columns plus the natural key of an overwrite.
+rows); the upsert key is the one the job's tool declares (a dbt `unique_key`), else the strongest
+source of keys the SQL shows: MERGE keys, dedup PARTITION BY, GROUP BY keys (after the written
+partition's columns), then the partition columns plus the natural key of an overwrite.
 """
 
 from __future__ import annotations
@@ -122,10 +122,11 @@ def classify(facts: JobFacts, pattern: Pattern) -> Verdict:
     updates = any(item.updates for item in evidence)
     sink_mode = SinkMode.UPSERT if updates else SinkMode.APPEND
     stateful = keeps_state(facts)
+    declared = next((item.key for item in evidence if item.key), ())  # a key the job's tool declares wins
     return Verdict(
         classification=classification,
         sink_mode=sink_mode,
-        upsert_key=upsert_key(facts),
+        upsert_key=declared or upsert_key(facts),
         findings=tuple(item.finding for item in evidence),
         state_ttl_days=suggested_ttl_days(facts) if stateful else None,
         allowed_lateness_days=lookback_window_days(facts) if stateful or updates else None,

@@ -33,6 +33,7 @@ from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in
 from . import __version__
 from .airflow_api import AirflowSettings, Credentials, read_airflow, safe_url
 from .cache import default_cache_dir
+from .config import known_dialect
 from .contract import analysis_to_dict, dumps, summary_of
 from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, AirflowError, KappaError, UsageError
 from .history import batch_hours_per_day
@@ -102,6 +103,8 @@ def print_summary(analysis: Analysis, out: Console) -> None:
         out.print("patterns: " + ", ".join(f"{k} {v}" for k, v in summary["pattern"].items()))
         out.print("classes: " + ", ".join(f"{k} {v}" for k, v in summary["classification"].items()))
     out.print("dialects: " + ", ".join(f"{k} {v}" for k, v in summary["dialects"].items()))
+    for line in model_lines(analysis.extra.get("models") or {}):
+        out.print(line)
     airflow = analysis.extra.get("airflow")
     if airflow is not None:
         out.print(
@@ -114,6 +117,27 @@ def print_summary(analysis: Analysis, out: Console) -> None:
         out.print(f"\n[bold]{len(errors)} scan findings[/bold]")
         for finding in errors:
             out.print(finding.format(), markup=False)
+
+
+def model_lines(counts: Mapping[str, int]) -> list[str]:
+    """What the scan found besides the DAGs: dbt models and query files, and how many parse."""
+
+    def counted(key: str, noun: str) -> str:
+        return f"{counts.get(key, 0)} {noun}{'' if counts.get(key, 0) == 1 else 's'}"
+
+    lines = []
+    if counts.get("dbt_projects"):
+        lines.append(
+            f"dbt: {counted('dbt_projects', 'project')}, {counted('dbt_models', 'model')} and "
+            f"{counted('dbt_snapshots', 'snapshot')}, {counts.get('dbt_parsed', 0)} parsed"
+        )
+    if counts.get("sql_query_files") or counts.get("sql_schema_files"):
+        schema_files = f" ({counted('sql_schema_files', 'schema file')} only define tables)"
+        lines.append(
+            f"SQL folders: {counted('sql_query_files', 'query file')}, {counts.get('sql_parsed', 0)} parsed"
+            + (schema_files if counts.get("sql_schema_files") else "")
+        )
+    return lines
 
 
 def scan_findings(analysis: Analysis) -> list[Finding]:
@@ -171,6 +195,13 @@ def scan(
     airflow_timeout: Annotated[
         float, typer.Option("--airflow-timeout", min=1.0, help="seconds to wait for one API answer (3 retries)")
     ] = 30.0,
+    sql_dir: Annotated[
+        list[Path] | None, typer.Option("--sql-dir", help="folder of query files in PATH, each file a job (repeatable)")
+    ] = None,
+    dialect: Annotated[
+        str | None,
+        typer.Option("--dialect", help="dialect of the --sql-dir files (and of dbt projects with no profile)"),
+    ] = None,
 ) -> None:
     """Scan DAG files statically (nothing is imported or run) and report every task's SQL.
 
@@ -190,6 +221,7 @@ def scan(
         error_console.print(f"kappa scan: config file {config} not found")
         raise typer.Exit(EXIT_USAGE)
     cache = None if no_cache else (cache_dir or default_cache_dir())
+    folders = _usage_errors_exit("scan", lambda: sql_folders_in(path, sql_dir or [], dialect))
     if airflow_url is not None:
         settings = AirflowSettings(
             url=airflow_url,
@@ -200,7 +232,9 @@ def scan(
         analysis = _scan_airflow(settings, path, config, jobs=jobs or available_cpus(), cache_dir=cache)
     else:
         assert path is not None
-        analysis = _scan_with_progress(path, config, jobs=jobs or available_cpus(), cache_dir=cache)
+        analysis = _scan_with_progress(
+            path, config, jobs=jobs or available_cpus(), cache_dir=cache, sql_folders=folders, dialect=dialect
+        )
     if output_format is not OutputFormat.TEXT:
         document = dumps(analysis) if output_format is OutputFormat.JSON else markdown_summary(analysis)
         if out is None:
@@ -240,7 +274,35 @@ def _scan_airflow(
     return scan_live(live, path, config_path=config, jobs=jobs, cache_dir=cache_dir)
 
 
-def _scan_with_progress(path: Path, config: Path | None, *, jobs: int = 1, cache_dir: Path | None = None) -> Analysis:
+def sql_folders_in(path: Path | None, folders: Sequence[Path], dialect: str | None) -> tuple[str, ...]:
+    """`--sql-dir` folders as paths relative to the scanned repository (given relative to it, or
+    to the working directory); `--dialect` must be one sqlglot knows."""
+    if dialect is not None and not known_dialect(dialect):
+        raise UsageError(f"unknown dialect {dialect!r}")
+    if folders and path is None:
+        raise UsageError("--sql-dir needs a repository PATH")
+    relative = []
+    for folder in folders:
+        assert path is not None
+        if (path / folder).is_dir() and not folder.is_absolute():
+            relative.append(folder.as_posix())
+            continue
+        try:
+            relative.append(folder.resolve().relative_to(path.resolve()).as_posix())
+        except (ValueError, OSError):
+            raise UsageError(f"--sql-dir {folder} is not a folder in {path}") from None
+    return tuple(relative)
+
+
+def _scan_with_progress(
+    path: Path,
+    config: Path | None,
+    *,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+    sql_folders: Sequence[str] = (),
+    dialect: str | None = None,
+) -> Analysis:
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
     with Progress(*columns, console=error_console, transient=True, disable=not error_console.is_terminal) as bar:
         task = bar.add_task("", total=None)
@@ -248,7 +310,15 @@ def _scan_with_progress(path: Path, config: Path | None, *, jobs: int = 1, cache
         def advance(file: str, total: int) -> None:
             bar.update(task, advance=1, total=total, description=file)
 
-        return run_scan(path, config_path=config, progress=advance, jobs=jobs, cache_dir=cache_dir)
+        return run_scan(
+            path,
+            config_path=config,
+            progress=advance,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            sql_folders=sql_folders,
+            dialect=dialect,
+        )
 
 
 def catalog() -> list[tuple[str, str, str]]:

@@ -8,6 +8,9 @@ warehouse = "snowflake"
 [operators.LegacyWarehouseOperator] # operators the scanner cannot know: where the SQL is
 sql_arg = "query"
 dialect = "snowflake"
+[sql_folders]                       # folders of query files, each file a job (kappa scan --sql-dir)
+paths = ["sql"]
+dialect = "bigquery"                # their dialect, and that of dbt projects whose profile names none
 ```
 """
 
@@ -38,6 +41,8 @@ class KappaConfig:
     connections: Mapping[str, str] = field(default_factory=dict)
     operators: Mapping[str, OperatorConfig] = field(default_factory=dict)
     source: str = ""  # where the configuration was read from, for messages
+    sql_folders: tuple[str, ...] = ()  # root-relative folders of query files, each file a job
+    sql_dialect: str | None = None  # their dialect (and dbt projects' when their profile names none)
 
 
 def known_dialect(name: str) -> bool:
@@ -82,7 +87,20 @@ def config_from_mapping(raw: Mapping[str, Any], source: str) -> tuple[KappaConfi
             dialect=dialect_or_none(dialect, f"operators.{name}.dialect") if dialect is not None else None,
             conn_arg=conn_arg if isinstance(conn_arg, str) else None,
         )
-    config = KappaConfig(default_dialect, connections, operators, source)
+    folders = _table(raw, "sql_folders")
+    paths = folders.get("paths", [])
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        findings.append(scan_error("E040", "sql_folders.paths: needs a list of folder names", source))
+        paths = []
+    sql_dialect = folders.get("dialect")
+    config = KappaConfig(
+        default_dialect,
+        connections,
+        operators,
+        source,
+        sql_folders=tuple(paths),
+        sql_dialect=dialect_or_none(sql_dialect, "sql_folders.dialect") if sql_dialect is not None else None,
+    )
     return config, tuple(findings)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import __version__
 from .history import batch_hours_per_day, history_to_dict, task_history_to_dict
-from .models import Analysis, Dag, Job, SqlSource, SqlStatus, Statement
+from .models import Analysis, Dag, Job, JobOrigin, SqlSource, SqlStatus, Statement
 from .schemas import table_defs_to_dict
 
 SCHEMA_VERSION = 1
@@ -41,6 +41,13 @@ def summary_of(analysis: Analysis) -> dict[str, Any]:
         "classification": dict(sorted(Counter(job.classification.value for job in analysis.jobs).items())),
         "errors": dict(sorted(errors.items())),
         "dialects": dict(sorted(Counter(job.dialect or "none" for job in analysis.jobs).items())),
+        "origins": {
+            origin.value: {
+                "jobs": sum(1 for job in analysis.jobs if job.origin is origin),
+                "parsed": sum(1 for j in analysis.jobs if j.origin is origin and j.sql_status is SqlStatus.PARSED),
+            }
+            for origin in JobOrigin
+        },
     }
 
 
@@ -94,6 +101,7 @@ def dag_to_dict(dag: Dag) -> dict[str, Any]:
                 "mapped": task.mapped,
                 "conn_id": task.conn_id,
                 "outlets": list(task.outlets),
+                **({"meta": dict(task.meta)} if task.meta else {}),
             }
             for task in sorted(dag.tasks, key=lambda t: t.task_id)
         ],
@@ -104,6 +112,7 @@ def dag_to_dict(dag: Dag) -> dict[str, Any]:
 def job_to_dict(job: Job, outcome: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
         "id": job.id,
+        "origin": job.origin.value,
         "dag_id": job.dag_id,
         "task_id": job.task_id,
         "file": job.file,

@@ -16,7 +16,7 @@ import os.path
 import pickle
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,6 +47,7 @@ from .discover import discover, read_text
 from .errors import scan_error
 from .history import merge_live
 from .lineage import LineageGraph, build_lineage
+from .model_sources import scan_models
 from .models import (
     Analysis,
     Classification,
@@ -273,18 +274,29 @@ def scan(
     progress: Progress | None = None,
     jobs: int = 1,
     cache_dir: Path | None = None,
+    sql_folders: Sequence[str] = (),
+    dialect: str | None = None,
 ) -> Analysis:
     """Scan an Airflow repository statically and analyse its jobs.
 
     `jobs` worker processes parse the files (1: all in this process); with `cache_dir`, files
     whose result is cached and still valid are not parsed again (see `analyzer.cache`). The
-    result is the same whatever the number of workers and whatever the cache holds.
+    result is the same whatever the number of workers and whatever the cache holds. dbt projects
+    and the query files of `sql_folders` (in `dialect`) are jobs too (`analyzer.model_sources`).
 
     >>> analysis = scan(Path("samples"), jobs=2, cache_dir=Path(".kappa-cache"))  # doctest: +SKIP
     >>> analysis.jobs[0].sql_status, analysis.jobs[0].pattern  # doctest: +SKIP
     (<SqlStatus.PARSED: 'parsed'>, <Pattern.TRANSFORM: 'transform'>)
     """
-    return scan_with_stats(root, config_path=config_path, progress=progress, jobs=jobs, cache_dir=cache_dir)[0]
+    return scan_with_stats(
+        root,
+        config_path=config_path,
+        progress=progress,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        sql_folders=sql_folders,
+        dialect=dialect,
+    )[0]
 
 
 def scan_with_stats(
@@ -295,6 +307,8 @@ def scan_with_stats(
     jobs: int = 1,
     cache_dir: Path | None = None,
     min_parallel_files: int = MIN_PARALLEL_FILES,
+    sql_folders: Sequence[str] = (),
+    dialect: str | None = None,
 ) -> tuple[Analysis, ScanStats]:
     """`scan`, and how the work was done: files parsed and reused, workers used."""
     collected = collect_files(
@@ -304,6 +318,8 @@ def scan_with_stats(
         jobs=jobs,
         cache_dir=cache_dir,
         min_parallel_files=min_parallel_files,
+        sql_folders=sql_folders,
+        dialect=dialect,
     )
     return analyze(collected.analysis, collected.analyses), collected.stats
 
@@ -608,6 +624,8 @@ def collect_files(
     jobs: int = 1,
     cache_dir: Path | None = None,
     min_parallel_files: int = MIN_PARALLEL_FILES,
+    sql_folders: Sequence[str] = (),
+    dialect: str | None = None,
 ) -> Collected:
     """`collect`, in `jobs` worker processes and through the cache in `cache_dir` (None: no cache).
 
@@ -705,6 +723,24 @@ def collect_files(
             schema_findings.extend(schema.findings)
     if store is not None:
         store.sweep()
+    # dbt models and query files: scanned here, after the DAGs that run them (not cached)
+    reader = FileCache(root)
+    models = scan_models(
+        root,
+        inventory,
+        dags,
+        jobs_found,
+        config,
+        reader.read,
+        sql_folders=sql_folders,
+        dialect=dialect,
+        known_tables=schemas_found,
+    )
+    dags.extend(models.dags)
+    jobs_found.extend(models.jobs)
+    findings.extend([*models.findings, *reader.findings.values()])
+    for table, definition in models.schemas:
+        schemas_found.setdefault(table, definition)
     findings.extend(_duplicate_dags(dags))
     findings.extend(sorted(schema_findings, key=Finding.sort_key))
     # unreadable files read by a DAG's scan (Python files report theirs through load_module)
@@ -723,6 +759,7 @@ def collect_files(
             "control_tasks": control_tasks,
             "tool_version": __version__,
             "schemas": dict(sorted(schemas_found.items())),
+            "models": dict(models.counts),
         },
     )
     stats = ScanStats(

@@ -671,7 +671,7 @@ def generate(
             results.append(GeneratedJob(job.id, decision.status, decision.reason))
             continue
         folded = folded_into.get(job.id, [])
-        streaming = absorbing(job, folded)
+        streaming = reading_changelogs(absorbing(job, folded), catalog)
         chosen = sink_connector(streaming, sink or config.sink)
         results.append(assemble(streaming, decision, catalog, config, folded, chosen))
     return tuple(_unique_paths(results))
@@ -685,6 +685,18 @@ def absorbing(job: Job, folded: Sequence[Job]) -> Job:
         return job
     key = job.upsert_key or next((f.upsert_key for f in fixes if f.upsert_key), ())
     return replace(job, sink_mode=SinkMode.UPSERT, upsert_key=key)
+
+
+def reading_changelogs(job: Job, catalog: Catalog) -> Job:
+    """A job that reads a changelog (a table updated in place, a keyed dimension) other than by a
+    lookup join passes its updates and deletes on (a dbt staging view over a replicated table):
+    its sink takes updates, keyed by the job's key."""
+    if job.sink_mode is not SinkMode.APPEND:
+        return job
+    looked_up = {t for f in job.findings if f.code == "C403" for t in job.reads if t in f.message}
+    if not (catalog.cdc_tables | catalog.dimensions) - looked_up & set(job.reads):
+        return job
+    return replace(job, sink_mode=SinkMode.UPSERT)
 
 
 # a Kafka topic takes both shapes: keyed upserts, or plain appends that keep every row

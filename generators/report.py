@@ -87,6 +87,8 @@ REPORT_FILES = ("report.html", "report.md", "analysis.json")
 PATTERNS = ("transform", "fix", "reprocess", "optimize", "none")
 CLASSES = ("stateless", "stateful", "sink-update", "none")
 STATUSES = ("generated", "retired", "manual", "none")  # jobs[].generated.status
+# jobs[].origin -> what the report calls it: an Airflow task, a dbt model, a query file
+ORIGINS = {"dag": "Airflow DAG", "dbt": "dbt project", "sql_file": "SQL folder"}
 VALIDATION = ("passed", "failed", "skipped")
 EQUIVALENCE = ("equal", "different", "skipped")
 ANY = "*"
@@ -258,6 +260,7 @@ class TextPart:
 class JobView:
     id: str
     anchor: str
+    origin: str  # dag | dbt | sql_file: an Airflow task, a dbt model, a query file
     dag_id: str
     dag_anchor: str
     task_id: str
@@ -317,6 +320,7 @@ class Summary:
     effort_hours: float
     sql_parse_rate: float | None
     figures: tuple[Figure, ...]
+    origins: tuple[tuple[str, int], ...] = ()  # jobs by origin, in ORIGINS order
 
 
 @dataclass(frozen=True)
@@ -365,6 +369,7 @@ class Lineage:
 class DagView:
     dag_id: str
     anchor: str
+    origin: str  # the origin of its jobs: dag, dbt (a project), sql_file (a folder)
     location: str
     schedule: str
     catchup: str
@@ -547,6 +552,7 @@ def _job_view(
     return JobView(
         id=job_id,
         anchor=anchors[job_id],
+        origin=_origin(job),
         dag_id=str(job.get("dag_id", "")),
         dag_anchor=dag_anchors.get(str(job.get("dag_id", "")), ""),
         task_id=str(job.get("task_id", "")),
@@ -679,7 +685,13 @@ def _summary(document: Mapping[str, Any], raw: Sequence[Mapping[str, Any]], jobs
         effort_hours=effort,
         sql_parse_rate=float(parse_rate) if isinstance(parse_rate, int | float) else None,
         figures=figures,
+        origins=tuple((o, n) for o, n in _counted(Counter(j.origin for j in jobs), tuple(ORIGINS)) if n),
     )
+
+
+def _origin(job: Mapping[str, Any]) -> str:
+    origin = str(job.get("origin") or "dag")
+    return origin if origin in ORIGINS else "dag"
 
 
 def _dag_views(
@@ -692,11 +704,13 @@ def _dag_views(
     for dag in sorted(_entries(document, "dags", "dag_id"), key=lambda d: (str(d["dag_id"]), str(d.get("file", "")))):
         dag_id = str(dag["dag_id"])
         members = tuple((str(j["id"]), anchors[str(j["id"])]) for j in jobs if j.get("dag_id") == dag_id)
+        origin = next((_origin(j) for j in jobs if j.get("dag_id") == dag_id), "dag")
         catchup = dag.get("catchup")
         views.append(
             DagView(
                 dag_id=dag_id,
                 anchor=dag_anchors[dag_id],
+                origin=origin,
                 location=f"{dag.get('file', '')}:{dag.get('line', 1)}",
                 schedule=str(dag.get("schedule") or "none"),
                 catchup="unknown" if catchup is None else ("yes" if catchup else "no"),
@@ -705,7 +719,8 @@ def _dag_views(
                 jobs=members,
             )
         )
-    return tuple(views)
+    # grouped by origin: the Airflow DAGs, then dbt projects, then SQL folders
+    return tuple(sorted(views, key=lambda v: list(ORIGINS).index(v.origin)))
 
 
 # ------------------------------------------------------------------------------ highlighting
@@ -998,11 +1013,15 @@ def report_data(report: Report) -> dict[str, Any]:
         ],
         "effort_extras": [{"key": e.key, "hours": e.hours, "when": e.when} for e in EFFORT_EXTRAS],
         "waves": [[job_id for job_id, _, _ in wave.jobs] for wave in report.waves],
-        "dags": [{"dag_id": d.dag_id, "anchor": d.anchor, "jobs": [j for j, _ in d.jobs]} for d in report.dags],
+        "dags": [
+            {"dag_id": d.dag_id, "anchor": d.anchor, "origin": d.origin, "jobs": [j for j, _ in d.jobs]}
+            for d in report.dags
+        ],
         "jobs": [
             {
                 "id": j.id,
                 "anchor": j.anchor,
+                "origin": j.origin,
                 "dag_id": j.dag_id,
                 "task_id": j.task_id,
                 "location": j.location,
@@ -1065,6 +1084,7 @@ def render_html(report: Report) -> str:
         policy=policy,
         rules=tuple(enumerate(EFFORT_RULES, start=1)),
         extras=EFFORT_EXTRAS,
+        origins=ORIGINS,
         percent=_percent,
         hours=_hours,
     )
@@ -1096,6 +1116,7 @@ def render_markdown(report: Report) -> str:
         actions=report.actions[:MARKDOWN_ACTIONS],
         rules=tuple(enumerate(EFFORT_RULES, start=1)),
         extras=EFFORT_EXTRAS,
+        origins=ORIGINS,
         code=md_code,
         text=md_text,
         percent=_percent,

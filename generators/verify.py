@@ -80,7 +80,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from analyzer.models import Analysis, Finding, Job, Pattern, RenderedSql, SqlSource, SqlStatus
+from analyzer.models import Analysis, Finding, Job, JobOrigin, Pattern, RenderedSql, SqlSource, SqlStatus
 
 from . import flink_dialect  # noqa: F401 - registers the "flink" dialect with sqlglot
 from .flink import GENERATED, GeneratedJob
@@ -131,6 +131,7 @@ READ_ONLY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Describe, exp
 VOLATILE = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime, exp.CurrentDatetime, exp.Rand)
 VOLATILE_NAMES = frozenset({"NOW", "LOCALTIMESTAMP", "PROCTIME", "SYSDATE", "GETDATE", "CURRENT_ROW_TIMESTAMP"})
 RANK = {Pattern.TRANSFORM: 0, Pattern.FIX: 1, Pattern.REPROCESS: 2}
+NOT_REPLAYED = {JobOrigin.DBT: "dbt model", JobOrigin.SQL_FILE: "query file"}
 
 
 class Render(Protocol):
@@ -677,7 +678,10 @@ def _batch_order(analysis: Analysis) -> tuple[list[Job], dict[str, str]]:
     runnable: dict[str, Job] = {}
     for job in analysis.jobs:
         dag = dags.get(job.dag_id)
-        if job.sql_status is not SqlStatus.PARSED:
+        if job.origin is not JobOrigin.DAG:
+            # dbt's incremental runs and a query generator's runs are not replayed (yet)
+            left_out[job.id] = f"a {NOT_REPLAYED[job.origin]}: only Airflow tasks are replayed day by day"
+        elif job.sql_status is not SqlStatus.PARSED:
             left_out[job.id] = f"its SQL is {job.sql_status.value}"
         elif job.pattern is Pattern.OPTIMIZE:
             left_out[job.id] = "a maintenance job (it changes no rows)"

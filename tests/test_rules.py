@@ -5,7 +5,9 @@ A case becomes a one-DAG repository: its SQL goes into `dags/sql/<task>.sql` run
 operator whose connection speaks the case's dialect, so finding lines are lines of the snippet.
 `others` adds more jobs to the same DAG (for rules that ask the lineage who else writes a table);
 `bash` replaces the SQL with a shell command. `history` gives the DAG a live Airflow's run history
-(`analyzer.history.history_from_dict`), as `kappa scan --airflow-url` would.
+(`analyzer.history.history_from_dict`), as `kappa scan --airflow-url` would. A `dbt` case is a dbt
+project instead (`dbt/case/`, files by path, the case's dialect for its adapter), its job the model
+`task_id` (else the first file's name); `dbt_run` adds a DAG whose BashOperator runs that command.
 
 ```yaml
 - name: three-day lookback overwrite
@@ -64,8 +66,28 @@ def _task(task_id: str, dialect: str | None, sql: str | None, bash: str | None) 
     return f"    SQLExecuteQueryOperator({arguments})\n"
 
 
+def build_dbt_repository(root: Path, case: dict[str, Any]) -> str:
+    """Write a dbt case as a repository with one dbt project; returns the job id of its model."""
+    files = {
+        "kappa.toml": f"[sql_folders]\ndialect = {case['dialect']!r}\n",
+        "dbt/case/dbt_project.yml": "name: case\nprofile: case\n",
+        **{f"dbt/case/{path}": text for path, text in case["dbt"].items()},
+    }
+    if "dbt_run" in case:
+        command = f"{case['dbt_run']} --project-dir /opt/dbt/case"
+        files["dags/run.py"] = (
+            "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+            f"with DAG('run_dbt', schedule='@daily'):\n    BashOperator(task_id='run', bash_command={command!r})\n"
+        )
+    write_tree(root, files)
+    first = Path(next(iter(case["dbt"]))).stem
+    return f"dbt:case.{case.get('task_id', first)}"
+
+
 def build_repository(root: Path, case: dict[str, Any]) -> str:
     """Write the case as a repository; returns the job id of the case's own task."""
+    if "dbt" in case:
+        return build_dbt_repository(root, case)
     dag_options = {"schedule": "@daily", **case.get("dag", {})}
     start = dag_options.pop("start_date", None)
     task_id = case.get("task_id", "job")

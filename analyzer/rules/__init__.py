@@ -22,6 +22,8 @@ from .c416_full_rewrite import C416FullRewrite
 from .c417_correlated_subquery import C417CorrelatedSubquery
 from .c420_unbounded_state import C420UnboundedState
 from .c421_state_ttl import C421StateTtl
+from .c430_dbt_unique_key import C430DbtUniqueKey
+from .c431_dbt_snapshot import C431DbtSnapshot
 from .evidence import Evidence, EvidenceRule
 from .f101_lookback_rerun import F101LookbackRerun
 from .f102_update_in_place import F102UpdateInPlace
@@ -30,6 +32,7 @@ from .f104_merge_correction import F104MergeCorrection
 from .f105_late_partition_overwrite import F105LatePartitionOverwrite
 from .f106_dual_write import F106DualWrite
 from .f107_repeated_rerun import F107RepeatedRerun
+from .f110_incremental_lookback import F110IncrementalLookback
 from .o201_table_compaction import O201TableCompaction
 from .o202_vacuum import O202Vacuum
 from .o203_zorder_clustering import O203ZorderClustering
@@ -43,6 +46,7 @@ from .r302_catchup_backfill import R302CatchupBackfill
 from .r303_manual_backfill_dag import R303ManualBackfillDag
 from .r304_backfill_command import R304BackfillCommand
 from .r305_backfill_runs import R305BackfillRuns
+from .r310_dbt_full_refresh import R310DbtFullRefresh
 
 PATTERN_RULES: tuple[Rule, ...] = (
     F101LookbackRerun(),
@@ -52,6 +56,7 @@ PATTERN_RULES: tuple[Rule, ...] = (
     F105LatePartitionOverwrite(),
     F106DualWrite(),
     F107RepeatedRerun(),
+    F110IncrementalLookback(),
     O201TableCompaction(),
     O202Vacuum(),
     O203ZorderClustering(),
@@ -65,6 +70,7 @@ PATTERN_RULES: tuple[Rule, ...] = (
     R303ManualBackfillDag(),
     R304BackfillCommand(),
     R305BackfillRuns(),
+    R310DbtFullRefresh(),
 )
 
 EVIDENCE_RULES: tuple[EvidenceRule, ...] = (
@@ -87,6 +93,8 @@ EVIDENCE_RULES: tuple[EvidenceRule, ...] = (
     C417CorrelatedSubquery(),
     C420UnboundedState(),
     C421StateTtl(),
+    C430DbtUniqueKey(),
+    C431DbtSnapshot(),
 )
 
 RULES: tuple[Rule, ...] = (*PATTERN_RULES, *EVIDENCE_RULES)

@@ -35,6 +35,7 @@ class Evidence:
     finding: Finding
     classification: Classification  # what this construct makes the job (NONE: a note only)
     updates: bool  # the streaming result updates rows it already emitted (needs an upsert sink)
+    key: tuple[str, ...] = ()  # the sink key the job declares outside its SQL (a dbt unique_key)
 
 
 def is_dimension(table: str, facts: JobFacts) -> bool:
