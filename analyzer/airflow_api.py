@@ -107,7 +107,7 @@ class AirflowReader:
 
     def __init__(self, settings: AirflowSettings) -> None:
         if urlsplit(settings.url.strip()).scheme not in {"http", "https"} or not urlsplit(settings.url).hostname:
-            raise AirflowError("E060", f"{safe_url(settings.url)!r} is not an http:// or https:// URL")
+            raise AirflowError("E080", f"{safe_url(settings.url)!r} is not an http:// or https:// URL")
         parts = urlsplit(settings.url.strip())
         if parts.username and not (settings.credentials.token or settings.credentials.user):
             # credentials written into the URL (https://user:password@host) are credentials too
@@ -166,7 +166,7 @@ class AirflowReader:
             if file not in sources:
                 text = self.source(dag_id)
                 if text is None:
-                    findings.append(scan_error("E052", f"Airflow has no source for DAG {dag_id} ({file})", file))
+                    findings.append(scan_error("E072", f"Airflow has no source for DAG {dag_id} ({file})", file))
                 else:
                     sources[file] = text
         start = (self.settings.now or datetime.now(UTC)) - timedelta(days=self.settings.history_days)
@@ -188,16 +188,16 @@ class AirflowReader:
             old = self.airflow2_version()
             if old is not None:
                 raise AirflowError(
-                    "E065",
+                    "E085",
                     f"{self.shown} runs Airflow {old}, whose REST API is v1; kappa reads Airflow 3's REST API v2 "
                     "(apache-airflow-client 3). Scan the DAG repository instead, or upgrade Airflow",
                 )
-            raise AirflowError("E066", f"{self.shown} has no Airflow REST API (GET /api/v2/version: 404)")
+            raise AirflowError("E086", f"{self.shown} has no Airflow REST API (GET /api/v2/version: 404)")
         version = str(self.json(response, "the version").get("version") or "")
         major = version.split(".", 1)[0]
         if major != str(API_MAJOR):
             raise AirflowError(
-                "E065",
+                "E085",
                 f"{self.shown} runs Airflow {version or 'of an unknown version'}; "
                 f"kappa reads the REST API v2 of Airflow {API_MAJOR}",
             )
@@ -230,20 +230,20 @@ class AirflowReader:
         if credentials.user is None and credentials.password is None:
             return  # an Airflow that lets anyone read (its auth manager allows it)
         if not credentials.user or credentials.password is None:
-            raise AirflowError("E062", "give both --airflow-user and --airflow-password (or a token)")
+            raise AirflowError("E082", "give both --airflow-user and --airflow-password (or a token)")
         body = {"username": credentials.user, "password": credentials.password}
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         response = self.request("POST", "/auth/token", "a token", headers, body)
         if response.status in {401, 403}:
-            raise AirflowError("E062", f"{self.shown} refused the user and password ({response.status})")
+            raise AirflowError("E082", f"{self.shown} refused the user and password ({response.status})")
         if response.status in {404, 405}:
             raise AirflowError(
-                "E066",
+                "E086",
                 f"{self.shown} does not hand out tokens at /auth/token ({response.status}): give --airflow-token",
             )
         token = self.json(response, "a token").get("access_token")
         if not isinstance(token, str) or not token:
-            raise AirflowError("E066", f"{self.shown}/auth/token answered without an access_token")
+            raise AirflowError("E086", f"{self.shown}/auth/token answered without an access_token")
         self.configuration.access_token = token
 
     def source(self, dag_id: str) -> str | None:
@@ -310,7 +310,7 @@ class AirflowReader:
             answer = self.call(what, partial(fetch, offset))
             items = answer.get(key)
             if not isinstance(items, list):
-                raise AirflowError("E066", f"{self.shown} answered for {what} without a {key!r} list")
+                raise AirflowError("E086", f"{self.shown} answered for {what} without a {key!r} list")
             yield from (item for item in items if isinstance(item, Mapping))
             offset += len(items)
             total = answer.get("total_entries")
@@ -349,12 +349,12 @@ class AirflowReader:
             raise self.transport_error(what, error.reason or error) from None
         except ApiException as error:
             if error.status == 0:  # the client's own wrapping of an SSL error
-                raise AirflowError("E061", f"TLS handshake with {self.shown} failed: {_reason(error.reason)}") from None
+                raise AirflowError("E081", f"TLS handshake with {self.shown} failed: {_reason(error.reason)}") from None
             raise self.status_error(what, int(error.status or 0), str(error.body or "")) from None
         except (HTTPError, OSError) as error:
             raise self.transport_error(what, error) from None
         except (OpenApiException, ValueError) as error:
-            raise AirflowError("E066", f"cannot ask {self.shown} for {what}: {_reason(error)}") from None
+            raise AirflowError("E086", f"cannot ask {self.shown} for {what}: {_reason(error)}") from None
 
     def json(self, response: Any, what: str) -> JSON:
         status = int(getattr(response, "status", 0) or 0)
@@ -364,9 +364,9 @@ class AirflowReader:
         try:
             answer = json.loads(data)
         except ValueError:
-            raise AirflowError("E066", f"{self.shown} answered for {what} with something that is not JSON") from None
+            raise AirflowError("E086", f"{self.shown} answered for {what} with something that is not JSON") from None
         if not isinstance(answer, Mapping):
-            raise AirflowError("E066", f"{self.shown} answered for {what} with JSON that is not an object")
+            raise AirflowError("E086", f"{self.shown} answered for {what} with JSON that is not an object")
         return answer
 
     def status_error(self, what: str, status: int, body: str) -> AirflowError:
@@ -378,35 +378,35 @@ class AirflowReader:
                 if given.token or given.user
                 else "it needs credentials: --airflow-token, or --airflow-user and --airflow-password"
             )
-            return AirflowError("E062", f"{self.shown} answered 401 for {what}: {hint}")
+            return AirflowError("E082", f"{self.shown} answered 401 for {what}: {hint}")
         if status == 403:
-            return AirflowError("E063", f"{self.shown} answered 403 for {what}: the user may not read it{detail}")
+            return AirflowError("E083", f"{self.shown} answered 403 for {what}: the user may not read it{detail}")
         if status in RETRY_STATUSES:
             return AirflowError(
-                "E066", f"{self.shown} answered {status} for {what}, {self.settings.retries} retries included{detail}"
+                "E086", f"{self.shown} answered {status} for {what}, {self.settings.retries} retries included{detail}"
             )
-        return AirflowError("E066", f"{self.shown} answered {status} for {what}{detail}")
+        return AirflowError("E086", f"{self.shown} answered {status} for {what}{detail}")
 
     def transport_error(self, what: str, error: BaseException) -> AirflowError:
         for kinds, code, text in TRANSPORT_ERRORS:
             if isinstance(error, kinds):
-                tries = f" ({self.settings.retries} retries)" if code in {"E060", "E064"} else ""
+                tries = f" ({self.settings.retries} retries)" if code in {"E080", "E084"} else ""
                 return AirflowError(code, f"{text.format(url=self.shown, what=what)}{tries}: {_reason(error)}")
-        return AirflowError("E066", f"cannot ask {self.shown} for {what}: {_reason(error)}")
+        return AirflowError("E086", f"cannot ask {self.shown} for {what}: {_reason(error)}")
 
 
 # (exception types, code, message): the first that matches wins, so subclasses come first
 # (urllib3's NewConnectionError is a ConnectTimeoutError; its NameResolutionError a NewConnectionError)
 TRANSPORT_ERRORS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str, str], ...] = (
-    (SSLError, "E061", "TLS handshake with {url} failed"),
-    (NameResolutionError, "E060", "cannot resolve the host of {url}"),
-    (NewConnectionError, "E060", "cannot connect to {url}"),
+    (SSLError, "E081", "TLS handshake with {url} failed"),
+    (NameResolutionError, "E080", "cannot resolve the host of {url}"),
+    (NewConnectionError, "E080", "cannot connect to {url}"),
     (
         (ConnectTimeoutError, ReadTimeoutError, Urllib3Timeout, TimeoutError),
-        "E064",
+        "E084",
         "{url} did not answer for {what} in time",
     ),
-    ((ProtocolError, ConnectionError), "E060", "the connection to {url} broke"),
+    ((ProtocolError, ConnectionError), "E080", "the connection to {url} broke"),
 )
 
 

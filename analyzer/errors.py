@@ -66,29 +66,29 @@ SCAN_ERRORS: dict[str, tuple[str, str]] = {
     "E031": ("sql-unresolved", "task's SQL argument is not a constant the scanner can resolve"),
     "E032": ("dialect-unknown", "no dialect could be decided for the task's SQL"),
     "E040": ("config-error", "kappa configuration is invalid"),
-    # a live Airflow (`kappa scan --airflow-url`): what it reports about its DAGs (findings) ...
-    "E050": ("airflow-import-error", "Airflow cannot import a DAG file"),
-    "E051": ("airflow-task-unseen", "Airflow runs a task that the DAG's source, read statically, does not show"),
-    "E052": ("airflow-source-missing", "Airflow gave no source for a DAG"),
-    # ... and why it could not be read at all (the scan stops with the exit code below)
-    "E060": ("airflow-unreachable", "Airflow's URL cannot be reached (refused, no route, unknown host)"),
-    "E061": ("airflow-tls-error", "the TLS handshake with Airflow failed (certificate, protocol)"),
-    "E062": ("airflow-unauthorized", "Airflow refused the credentials (HTTP 401)"),
-    "E063": ("airflow-forbidden", "the user may not read what the scan needs (HTTP 403)"),
-    "E064": ("airflow-timeout", "Airflow did not answer in time, retries included"),
-    "E065": ("airflow-api-version", "the server is not the Airflow version this client speaks (REST API v2, Airflow 3)"),
-    "E066": ("airflow-api-error", "Airflow answered with an error or with something that is not its API"),
+    # a live Airflow (`kappa scan --airflow-url`), E07x: what it reports about its DAGs (findings) ...
+    "E070": ("airflow-import-error", "Airflow cannot import a DAG file"),
+    "E071": ("airflow-task-unseen", "Airflow runs a task that the DAG's source, read statically, does not show"),
+    "E072": ("airflow-source-missing", "Airflow gave no source for a DAG"),
+    # ... and E08x: why it could not be read at all (the scan stops with the exit code below)
+    "E080": ("airflow-unreachable", "Airflow's URL cannot be reached (refused, no route, unknown host)"),
+    "E081": ("airflow-tls-error", "the TLS handshake with Airflow failed (certificate, protocol)"),
+    "E082": ("airflow-unauthorized", "Airflow refused the credentials (HTTP 401)"),
+    "E083": ("airflow-forbidden", "the user may not read what the scan needs (HTTP 403)"),
+    "E084": ("airflow-timeout", "Airflow did not answer in time, retries included"),
+    "E085": ("airflow-api-version", "the server is not Airflow 3, whose REST API v2 this client speaks"),
+    "E086": ("airflow-api-error", "Airflow answered with an error or with something that is not its API"),
 }
 
 # exit code of `kappa scan` for each reason a live Airflow could not be read
 AIRFLOW_EXIT_CODES: dict[str, int] = {
-    "E060": 3,
-    "E061": 4,
-    "E062": 5,
-    "E063": 6,
-    "E064": 7,
-    "E065": 8,
-    "E066": 9,
+    "E080": 3,
+    "E081": 4,
+    "E082": 5,
+    "E083": 6,
+    "E084": 7,
+    "E085": 8,
+    "E086": 9,
 }
 
 

@@ -99,7 +99,7 @@ def merge_live(static: Analysis, from_airflow: Analysis, live: LiveAirflow) -> A
     `from_airflow` is the static parse of the DAG sources Airflow returned: its DAGs count where
     the repository has no DAG of that id. Each DAG Airflow knows gets its run history; Airflow's
     import errors, the tasks it runs that the sources do not show, and the DAGs it holds no source
-    for become findings (E050, E051, E052).
+    for become findings (E070, E071, E072).
     """
     known = {dag.dag_id for dag in static.dags}
     live_ids = {dag.dag_id for dag in live.dags}
@@ -146,11 +146,11 @@ def repository_file(airflow_file: str, files: Iterable[str]) -> str:
 
 def import_error_finding(file: str, message: str, files: Iterable[str]) -> Finding:
     located = repository_file(file, files)
-    return scan_error("E050", f"Airflow cannot import {file}: {message}", located)
+    return scan_error("E070", f"Airflow cannot import {file}: {message}", located)
 
 
 def unseen_tasks(live_dags: Iterable[LiveDag], dags: Iterable[Dag]) -> list[Finding]:
-    """E051 for each task Airflow runs that the DAG's source, read statically, does not show."""
+    """E071 for each task Airflow runs that the DAG's source, read statically, does not show."""
     parsed = {dag.dag_id: dag for dag in dags}
     findings = []
     for live in live_dags:
@@ -164,7 +164,7 @@ def unseen_tasks(live_dags: Iterable[LiveDag], dags: Iterable[Dag]) -> list[Find
                     f"Airflow runs task {task.task_id!r} ({task.operator}) of DAG {live.dag_id}, "
                     "which the scan did not find in its source (built at run time?)"
                 )
-                findings.append(scan_error("E051", message, dag.file, dag.line))
+                findings.append(scan_error("E071", message, dag.file, dag.line))
     return findings
 
 

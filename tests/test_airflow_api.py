@@ -118,7 +118,7 @@ def test_run_history_becomes_evidence_and_cost() -> None:
     assert "2026-11-20, 2026-11-21" in f107.message and f107.file == "lake_late_data_fix.py"
     refresh = jobs["manual_full_refresh_sales.refresh_daily_sales"]
     assert {"R303", "R305"} <= {f.code for f in refresh.findings} and refresh.pattern.value == "reprocess"
-    e050 = [f for f in analysis.findings if f.code == "E050"]
+    e050 = [f for f in analysis.findings if f.code == "E070"]
     assert len(e050) == 9 and all(f.message.startswith("Airflow cannot import ") for f in e050)
     document = analysis_to_dict(analysis)
     dag = next(d for d in document["dags"] if d["dag_id"] == "lake_late_data_fix")
@@ -139,7 +139,7 @@ def test_merged_with_the_repository() -> None:
     assert len(analysis.dags) >= 15
     histories = {dag.dag_id for dag in analysis.dags if dag.history is not None}
     assert histories == {"lake_late_data_fix", "manual_full_refresh_sales"}
-    located = {f.file for f in analysis.findings if f.code == "E050"}
+    located = {f.file for f in analysis.findings if f.code == "E070"}
     assert "dags/lake_daily_sales.py" in located  # Airflow's file name, found in the repository
 
 
@@ -162,7 +162,7 @@ def test_credentials_in_the_url_are_used_and_not_shown() -> None:
         live = read_airflow(AirflowSettings(url, retries=0))
         assert len(live.dags) == 2
         error = failure(url.replace(PASSWORD, "wrong"), credentials=Credentials())
-    assert error.code == "E062" and "wrong" not in error.message
+    assert error.code == "E082" and "wrong" not in error.message
 
 
 def test_tasks_airflow_runs_but_the_source_does_not_show() -> None:
@@ -171,7 +171,7 @@ def test_tasks_airflow_runs_but_the_source_does_not_show() -> None:
     dag = live.dags[0]
     extended = replace(dag, tasks=(*dag.tasks, LiveTask("generated_task_7", "PythonOperator")))
     analysis = scan_live(replace(live, dags=(extended, *live.dags[1:])))
-    unseen = [f for f in analysis.findings if f.code == "E051"]
+    unseen = [f for f in analysis.findings if f.code == "E071"]
     assert len(unseen) == 1 and "generated_task_7" in unseen[0].message
 
 
@@ -201,13 +201,13 @@ def closed_port() -> int:
 
 def test_unreachable_host() -> None:
     error = failure(f"http://127.0.0.1:{closed_port()}")
-    assert error.code == "E060" and "Connection refused" in error.message
+    assert error.code == "E080" and "Connection refused" in error.message
 
 
 def test_tls_handshake_failure() -> None:
     with fake_airflow() as fake:  # a plain HTTP server: the TLS handshake cannot succeed
         error = failure(fake.url.replace("http://", "https://"))
-    assert error.code == "E061" and error.message.startswith("TLS handshake with https://127.0.0.1:")
+    assert error.code == "E081" and error.message.startswith("TLS handshake with https://127.0.0.1:")
 
 
 def test_timeout_with_retries_is_bounded() -> None:
@@ -215,7 +215,7 @@ def test_timeout_with_retries_is_bounded() -> None:
         started = time.monotonic()
         error = failure(fake.url, timeout=0.3, retries=1)
         elapsed = time.monotonic() - started
-    assert error.code == "E064" and "in time" in error.message
+    assert error.code == "E084" and "in time" in error.message
     assert elapsed < 2.0
     assert len([r for r in fake.requests if r[1] == "/api/v2/version"]) == 2  # one try, one retry
 
@@ -223,25 +223,25 @@ def test_timeout_with_retries_is_bounded() -> None:
 def test_refused_credentials() -> None:
     with fake_airflow() as fake:
         error = failure(fake.url, credentials=Credentials(user=USER, password="wrong-" + PASSWORD))
-    assert error.code == "E062" and "refused the user and password" in error.message
+    assert error.code == "E082" and "refused the user and password" in error.message
 
 
 def test_missing_credentials() -> None:
     with fake_airflow() as fake:
         error = failure(fake.url, credentials=Credentials())
-    assert error.code == "E062" and "--airflow-token" in error.message
+    assert error.code == "E082" and "--airflow-token" in error.message
 
 
 def test_forbidden() -> None:
     with fake_airflow("forbidden") as fake:
         error = failure(fake.url)
-    assert error.code == "E063" and "403" in error.message
+    assert error.code == "E083" and "403" in error.message
 
 
 def test_airflow_2_is_recognised() -> None:
     with fake_airflow("airflow2") as fake:
         error = failure(fake.url)
-    assert error.code == "E065" and "Airflow 2.10.5" in error.message and "v1" in error.message
+    assert error.code == "E085" and "Airflow 2.10.5" in error.message and "v1" in error.message
     v1 = next(headers for _, path, headers in fake.requests if path == "/api/v1/version")
     assert v1.get("Authorization", "").startswith("Basic ")  # Airflow 2's basic auth
 
@@ -249,24 +249,24 @@ def test_airflow_2_is_recognised() -> None:
 def test_not_an_airflow() -> None:
     with fake_airflow("not-airflow") as fake:
         error = failure(fake.url)
-    assert error.code == "E066" and "no Airflow REST API" in error.message
+    assert error.code == "E086" and "no Airflow REST API" in error.message
 
 
 def test_server_errors_are_retried_then_reported() -> None:
     with fake_airflow("unavailable") as fake:
         error = failure(fake.url, retries=2)
-    assert error.code == "E066" and "503" in error.message and "scheduler is restarting" in error.message
+    assert error.code == "E086" and "503" in error.message and "scheduler is restarting" in error.message
     assert len(fake.requests) == 3
 
 
 def test_an_answer_that_is_not_json() -> None:
     with fake_airflow("not-json") as fake:
         error = failure(fake.url)
-    assert error.code == "E066" and "not JSON" in error.message
+    assert error.code == "E086" and "not JSON" in error.message
 
 
 def test_every_failure_code_has_an_exit_code_and_a_catalogue_entry() -> None:
-    assert set(AIRFLOW_EXIT_CODES) == {code for code in SCAN_ERRORS if code.startswith("E06")}
+    assert set(AIRFLOW_EXIT_CODES) == {code for code in SCAN_ERRORS if code.startswith("E08")}
     assert len(set(AIRFLOW_EXIT_CODES.values())) == len(AIRFLOW_EXIT_CODES)
     assert min(AIRFLOW_EXIT_CODES.values()) > 2  # 0 ran, 1 threshold, 2 usage
 
@@ -277,10 +277,10 @@ def test_every_failure_code_has_an_exit_code_and_a_catalogue_entry() -> None:
 @pytest.mark.parametrize(
     ("behaviour", "password", "code"),
     [
-        ("ok", "wrong", "E062"),
-        ("forbidden", PASSWORD, "E063"),
-        ("airflow2", PASSWORD, "E065"),
-        ("not-airflow", PASSWORD, "E066"),
+        ("ok", "wrong", "E082"),
+        ("forbidden", PASSWORD, "E083"),
+        ("airflow2", PASSWORD, "E085"),
+        ("not-airflow", PASSWORD, "E086"),
     ],
 )
 def test_cli_failure_is_one_line_and_an_exit_code(behaviour: str, password: str, code: str) -> None:
@@ -297,7 +297,7 @@ def test_cli_unreachable() -> None:
     result = runner.invoke(
         app, ["scan", "--airflow-url", f"http://127.0.0.1:{closed_port()}", "--airflow-token", TOKEN]
     )
-    assert result.exit_code == 3 and "E060" in result.output and TOKEN not in result.output
+    assert result.exit_code == 3 and "E080" in result.output and TOKEN not in result.output
 
 
 def test_cli_scan_writes_history(tmp_path: Path) -> None:
