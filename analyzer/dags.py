@@ -18,6 +18,7 @@ import ast
 import itertools
 import os.path
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -38,7 +39,9 @@ from .operators import (
     sql,
 )
 from .pyeval import (
+    MAX_INT_BITS,
     PLACEHOLDER_PREFIX,
+    BudgetExceeded,
     CallValue,
     DatasetValue,
     DateValue,
@@ -50,6 +53,7 @@ from .pyeval import (
     PathStr,
     TaintedStr,
     Unknown,
+    check_text_size,
     is_placeholder,
     join_text,
     percent_format,
@@ -122,8 +126,7 @@ CLIENT_LIBRARIES: dict[str, str | None] = {
 }
 
 
-class _BudgetExceeded(Exception):
-    pass
+_BudgetExceeded = BudgetExceeded  # steps, time or the size of a value: E008
 
 
 class _Return(Exception):
@@ -386,6 +389,7 @@ class ModuleLoader:
     classes: Mapping[str, ClassInfo]
     config: KappaConfig
     read_file: Callable[[str], str | None]
+    deadline: float | None = None  # time.monotonic() past which evaluation stops (E008)
     modules: dict[Path, Scope | None] = field(default_factory=dict)
     loading: list[Path] = field(default_factory=list)
 
@@ -449,7 +453,7 @@ class ModuleLoader:
             return None  # an import cycle, or too deep: names stay unresolved
         try:
             relative = path.resolve().relative_to(self.root).as_posix()
-        except (ValueError, OSError):
+        except (ValueError, OSError, RuntimeError):  # 3.11 raises RuntimeError on a symlink loop
             return None
         text = self.read_file(relative)
         tree = _parse_module(text) if text is not None else None
@@ -475,6 +479,15 @@ def _parse_module(text: str) -> ast.Module | None:
         return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+def _budget_reason(error: BaseException) -> str:
+    return error.reason if isinstance(error, BudgetExceeded) else "nesting depth"
+
+
+def _too_many_bits(left: int, right: int) -> bool:
+    """`x * x` in a loop: refuse an integer product before it grows past `MAX_INT_BITS`."""
+    return abs(left).bit_length() + abs(right).bit_length() > MAX_INT_BITS
 
 
 def _detached(value: Any, depth: int = 0) -> Any:
@@ -544,6 +557,7 @@ class Interpreter:
         self.dag_stack: list[int] = []
         self.group_stack: list[str | None] = []
         self.steps = 0
+        self.statement: ast.stmt | None = None  # the statement being run, where a budget runs out
         self.depth = 0
         self.airflow3 = False
         self.hook_calls: list[HookSqlCall] | None = None  # set while a callable is analysed
@@ -558,6 +572,9 @@ class Interpreter:
         self.steps += 1
         if self.steps > self.max_steps:
             raise _BudgetExceeded
+        deadline = self.loader.deadline if self.loader is not None else None
+        if deadline is not None and not self.steps % 256 and time.monotonic() > deadline:
+            raise _BudgetExceeded("time")
 
     def here(self, node: ast.AST) -> ast.AST:
         """Where something made by running `node` is located in this file."""
@@ -587,12 +604,16 @@ class Interpreter:
             self.exec_block(tree.body, scope)
         except _Return:
             pass
-        except (_BudgetExceeded, RecursionError):
-            self.finding("E008", f"{self.file} exceeded the evaluation budget; later tasks may be missing", tree)
+        except (_BudgetExceeded, RecursionError) as error:
+            message = (
+                f"{self.file} exceeded the evaluation budget ({_budget_reason(error)}); later tasks may be missing"
+            )
+            self.finding("E008", message, self.statement or tree)
         return scope
 
     def exec_block(self, statements: Sequence[ast.stmt], scope: Scope) -> None:
         for statement in statements:
+            self.statement = statement
             self.tick()
             handler = STATEMENTS.get(type(statement))
             if handler is not None:
@@ -883,10 +904,13 @@ class Interpreter:
                 isinstance(right, str) and is_placeholder(left)
             ):
                 return join_text([left, right])
-            if isinstance(left, list) and isinstance(right, list):
-                return left + right
-            if isinstance(left, tuple) and isinstance(right, tuple):
-                return left + right
+            if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+                if len(left) + len(right) > MAX_COLLECTION:
+                    raise _BudgetExceeded(f"a collection of over {MAX_COLLECTION:,} items")
+                if isinstance(left, list) and isinstance(right, list):
+                    return left + right
+                if isinstance(left, tuple) and isinstance(right, tuple):
+                    return left + right
         if operator is ast.Mod and isinstance(left, str):
             return percent_format(left, right)
         if operator is ast.Div and isinstance(left, PathStr) and isinstance(right, str):
@@ -900,8 +924,11 @@ class Interpreter:
             }
             apply = arithmetic.get(operator)
             if apply is not None:
+                if isinstance(left, int) and isinstance(right, int) and _too_many_bits(left, right):
+                    raise _BudgetExceeded(f"a number of over {MAX_INT_BITS:,} bits")
                 return apply(left, right)
         if operator is ast.Mult and isinstance(left, str) and isinstance(right, int) and right < 1000:
+            check_text_size(len(left) * right)
             return left * right
         return Unknown("operation")
 
@@ -1111,6 +1138,8 @@ class Interpreter:
 
     def run_body(self, function: FunctionRef, args: list[Any], kwargs: dict[str, Any], context: bool) -> Any:
         if self.depth >= MAX_CALL_DEPTH:
+            message = f"calls nest deeper than {MAX_CALL_DEPTH} levels in `{function.node.name}`; its result is unknown"
+            self.finding("E008", message, function.node)
             return Unknown("recursion")
         local = Scope(function.scope)
         self.bind_parameters(function.node, local, args, kwargs, context)
@@ -1365,8 +1394,9 @@ class Interpreter:
             self.site = draft.node if function.scope.origin not in (None, self.file) else None
             try:
                 entry.returned = self.run_body(function, args, kwargs, context=True)
-            except (_BudgetExceeded, RecursionError):
-                self.finding("E008", f"callable of task {draft.task_id!r} exceeded the evaluation budget", draft.node)
+            except (_BudgetExceeded, RecursionError) as error:
+                message = f"callable of task {draft.task_id!r} exceeded the evaluation budget ({_budget_reason(error)})"
+                self.finding("E008", message, draft.node)
             finally:
                 entry.hook_calls = self.hook_calls
                 self.hook_calls = None
@@ -1777,6 +1807,8 @@ def _m_list(interpreter: Interpreter, receiver: list[Any], name: str, args: list
     if name == "append" and args and len(receiver) < MAX_COLLECTION:
         receiver.append(args[0])
     elif name == "extend" and args and isinstance(args[0], list | tuple):
+        if len(receiver) + len(args[0]) > MAX_COLLECTION:
+            raise _BudgetExceeded(f"a collection of over {MAX_COLLECTION:,} items")
         receiver.extend(args[0])
     elif name == "insert" and len(args) == 2 and isinstance(args[0], int):
         receiver.insert(args[0], args[1])
@@ -2048,10 +2080,14 @@ def parse_dag_file(
     classes: Mapping[str, ClassInfo],
     config: KappaConfig,
     read_file: Callable[[str], str | None],
+    deadline: float | None = None,
 ) -> DagFileResult:
-    """Interpret one DAG module and return its DAGs (tasks and edges), without any SQL yet."""
+    """Interpret one DAG module and return its DAGs (tasks and edges), without any SQL yet.
+
+    Past `deadline` (a `time.monotonic()` value) evaluation stops with an E008 finding.
+    """
     absolute = (root / file).as_posix()
-    loader = ModuleLoader(root, classes, config, read_file)
+    loader = ModuleLoader(root, classes, config, read_file, deadline)
     interpreter = Interpreter(file, absolute, classes, config, read_file, loader)
     interpreter.run_module(tree)
     try:
@@ -2151,7 +2187,7 @@ def locate_folder(path: str, root: Path, dag_dir: Path) -> str | None:
         resolved = candidate.resolve()
         if resolved.is_dir():
             return resolved.relative_to(root).as_posix() or "."
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # 3.11 raises RuntimeError on a symlink loop
         pass
     parts = Path(path).parts
     bases = [root, dag_dir]
@@ -2164,6 +2200,6 @@ def locate_folder(path: str, root: Path, dag_dir: Path) -> str | None:
             if probe.is_dir():
                 try:
                     return probe.resolve().relative_to(root).as_posix()
-                except ValueError:
+                except (ValueError, OSError, RuntimeError):
                     continue
     return None

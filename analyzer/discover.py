@@ -9,6 +9,7 @@ the root. Problems become E0xx findings, never exceptions.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,10 @@ def read_bytes(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple
     except ValueError:
         return None, scan_error("E007", f"{rel} resolves outside the scanned root", rel)
     try:
-        size = resolved.stat().st_size
+        status = resolved.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
+            return None, scan_error("E003", f"cannot read {rel}: not a regular file", rel)
+        size = status.st_size
         if size > max_bytes:
             message = f"{rel} is {size} bytes, over the {max_bytes}-byte limit; skipped"
             return None, scan_error("E005", message, rel)
@@ -120,11 +124,11 @@ def _walk(root: Path) -> tuple[list[Path], list[Finding]]:
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
         current = Path(dirpath)
         try:
-            stat = current.stat()
+            status = current.stat()
         except OSError:
             dirnames[:] = []
             continue
-        identity = (stat.st_dev, stat.st_ino)
+        identity = (status.st_dev, status.st_ino)
         if identity in seen_dirs:
             findings.append(
                 scan_error("E006", f"symbolic link loop at {relative(current, root)}", relative(current, root))

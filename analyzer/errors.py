@@ -66,6 +66,7 @@ SCAN_ERRORS: dict[str, tuple[str, str]] = {
     "E031": ("sql-unresolved", "task's SQL argument is not a constant the scanner can resolve"),
     "E032": ("dialect-unknown", "no dialect could be decided for the task's SQL"),
     "E040": ("config-error", "kappa configuration is invalid"),
+    "E050": ("secret-in-code", "a password, token or key is written in the code; redacted from every output"),
     # a live Airflow (`kappa scan --airflow-url`), E07x: what it reports about its DAGs (findings) ...
     "E070": ("airflow-import-error", "Airflow cannot import a DAG file"),
     "E071": ("airflow-task-unseen", "Airflow runs a task that the DAG's source, read statically, does not show"),

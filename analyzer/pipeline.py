@@ -15,6 +15,7 @@ import os
 import os.path
 import pickle
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -66,6 +67,8 @@ from .render import render_sql
 from .rules import JobFacts
 from .rules.optimize import is_maintenance
 from .schemas import TableDef, dialect_from_path, discover_schemas
+from .secrets import Redactor, sql_text_findings
+from .secrets import find_in_module as find_secrets
 from .sql import StatementAnalysis, analyze_statement, guess_dialect, parse_statements
 from .tasks import extract_sql, operator_kind
 
@@ -73,6 +76,7 @@ Progress = Callable[[str, int], None]  # (file just scanned, number of Python fi
 AnalysisKey = tuple[str, str, tuple[tuple[str, str], ...]]  # (sql, dialect, sorted markers)
 Analyses = Mapping[AnalysisKey, StatementAnalysis]
 MIN_PARALLEL_FILES = 32  # fewer Python files to parse: starting workers costs more than it saves
+FILE_BUDGET_SECONDS = 30.0  # one Python file's scan (its DAGs, SQL, templates); then E008
 
 
 @dataclass
@@ -154,20 +158,28 @@ def _macro_stand_in(name: str) -> Callable[..., str]:
     return stand_in
 
 
-def render_and_parse(task: Task, dag: Dag, macros: Mapping[str, Any], root: Path) -> tuple[Job, tuple[Finding, ...]]:
-    """Render each SQL source of a task, decide the dialect if still open, parse the statements."""
+def render_and_parse(
+    task: Task, dag: Dag, macros: Mapping[str, Any], root: Path, deadline: float | None = None
+) -> tuple[Job, tuple[Finding, ...]]:
+    """Render each SQL source of a task, decide the dialect if still open, parse the statements.
+
+    Past `deadline` (a `time.monotonic()` value) nothing more is rendered or parsed (E008).
+    """
     params = {**dag.params, **task.params}
     dag_dir = Path(dag.file).parent.as_posix()
     search_path = (dag_dir, *dag.template_searchpath)  # Airflow looks in the DAG's folder first
     findings: list[Finding] = []
     rendered: list[RenderedSql] = []
     for source in task.sql:
-        result = render_sql(source, root=root, search_path=search_path, params=params, user_defined_macros=macros)
+        result = render_sql(
+            source, root=root, search_path=search_path, params=params, user_defined_macros=macros, deadline=deadline
+        )
         rendered.append(result)
         findings.extend(result.findings)
     dialect, dialect_source, confidence = task.dialect, task.dialect_source, task.dialect_confidence
     if dialect is None and rendered:
-        guessed, guess_confidence = guess_dialect("\n;\n".join(r.text for r in rendered), CANDIDATE_DIALECTS)
+        text = "\n;\n".join(r.text for r in rendered)
+        guessed, guess_confidence = guess_dialect(text, CANDIDATE_DIALECTS, deadline)
         if guessed is not None:
             dialect, dialect_source, confidence = guessed, "parse", guess_confidence
     statements: list[Statement] = []
@@ -175,7 +187,12 @@ def render_and_parse(task: Task, dag: Dag, macros: Mapping[str, Any], root: Path
         if not result.text.strip():
             continue
         parsed, problems = parse_statements(
-            result.text, dialect or "", file=source.file, line=source.line, start_index=len(statements)
+            result.text,
+            dialect or "",
+            file=source.file,
+            line=source.line,
+            start_index=len(statements),
+            deadline=deadline,
         )
         statements.extend(parsed)
         findings.extend(_shift_first_line(problems, source))
@@ -233,13 +250,20 @@ class FileScan:
 def scan_python_file(
     module: ModuleSource, root: Path, classes: Mapping[str, ClassInfo], config: KappaConfig, cache: FileCache
 ) -> FileScan:
-    """Every DAG, task and job of one Python file."""
+    """Every DAG, task and job of one Python file.
+
+    Secrets in the file are reported (E050) and redacted from everything captured into the
+    models; the file's scan stops at its time budget (E008).
+    """
     if module.tree is None:
         return FileScan(findings=module.findings)
     if not module.might_contain_dag:
         return FileScan()
-    result = parse_dag_file(module.file, module.tree, root, classes, config, cache.read)
-    findings = list(result.findings)
+    deadline = time.monotonic() + FILE_BUDGET_SECONDS
+    secrets = find_secrets(module.file, module.tree)
+    redact = Redactor(secrets.values)
+    result = parse_dag_file(module.file, module.tree, root, classes, config, cache.read, deadline)
+    findings = [*redact.findings(result.findings), *secrets.findings]
     by_dag: dict[str, list[ParsedTask]] = {}
     for parsed in result.tasks:
         dag_id = parsed.dag.dag_id
@@ -248,23 +272,26 @@ def scan_python_file(
     dags: list[Dag] = []
     jobs: list[Job] = []
     control = 0
-    for dag in result.dags:
+    for found_dag in result.dags:
+        dag = redact.dag(found_dag)  # params, default_args and docs, before templates use them
         parsed_tasks = {p.draft.task_id: p for p in by_dag.get(dag.dag_id, [])}
         filled: list[Task] = []
-        macros = user_macros(result.user_macros.get(dag.dag_id, {}))
+        macros = redact.value(user_macros(result.user_macros.get(dag.dag_id, {})))
         for found in dag.tasks:
             parsed = parsed_tasks[found.task_id]
             task, extract_problems = extract_sql(parsed, found, dag, root, config, cache.read)
+            findings.extend(f for s in task.sql if s.file != module.file for f in sql_text_findings(s))
+            task = redact.task(task)
             filled.append(task)
             if operator_kind(parsed) is OperatorKind.CONTROL:
                 control += 1
-                findings.extend(extract_problems)
+                findings.extend(redact.findings(extract_problems))
                 continue
-            job, problems = render_and_parse(task, dag, macros, root)
+            job, problems = render_and_parse(task, dag, macros, root, deadline)
             job_findings = sorted({*extract_problems, *problems}, key=Finding.sort_key)
-            jobs.append(replace(job, findings=tuple(job_findings)))
+            jobs.append(redact.job(replace(job, findings=tuple(job_findings))))
         dags.append(replace(dag, tasks=tuple(filled)))
-    return FileScan(tuple(dags), tuple(jobs), control, tuple(findings))
+    return FileScan(tuple(dags), tuple(jobs), control, tuple(sorted(set(findings), key=Finding.sort_key)))
 
 
 def scan(

@@ -14,10 +14,33 @@ from __future__ import annotations
 import datetime as dt
 import os.path
 import re
+import string
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+#: No text the evaluator builds is longer than the largest file the scanner reads (discover's
+#: MAX_FILE_BYTES): a DAG file that doubles a string in a loop must not take the machine's memory.
+MAX_TEXT_CHARS = 5 * 1024 * 1024
+#: Integers the evaluator computes stay below this many bits (`x = x * x` in a loop).
+MAX_INT_BITS = 4_096
+#: Largest field width or precision in a format (`'{:>999999999}'`, `'%999999999d'`).
+MAX_FORMAT_WIDTH = 10_000
+
+
+class BudgetExceeded(Exception):
+    """Evaluating a file would cross a budget (steps, time, size of a value): an E008 finding."""
+
+    def __init__(self, reason: str = "evaluation steps") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check_text_size(size: int, what: str = "text") -> None:
+    """Refuse, before it is built, a text longer than `MAX_TEXT_CHARS`."""
+    if size > MAX_TEXT_CHARS:
+        raise BudgetExceeded(f"{what} of over {MAX_TEXT_CHARS:,} characters")
 
 
 class Unknown:
@@ -146,7 +169,9 @@ def as_text(value: Any) -> str:
 
 def join_text(parts: Sequence[Any]) -> str:
     """Concatenate parts; the result is tainted when any part is unknown or tainted."""
-    text = "".join(as_text(part) for part in parts)
+    texts = [as_text(part) for part in parts]
+    check_text_size(sum(map(len, texts)))
+    text = "".join(texts)
     tainted = any(is_placeholder(p) for p in parts)
     return TaintedStr(text) if tainted else text
 
@@ -402,6 +427,10 @@ def string_method(receiver: str, method: str, args: list[Any], kwargs: dict[str,
         texts = [as_text(a) for a in args]
         named = {k: as_text(v) for k, v in kwargs.items()}
         tainted = tainted or any(is_placeholder(v) for v in [*args, *kwargs.values()])
+        fields = format_fields(receiver)
+        if fields is None:
+            raise BudgetExceeded(f"a format width over {MAX_FORMAT_WIDTH:,}")
+        check_text_size(len(receiver) + fields * max(map(len, [*texts, *named.values()]), default=0))
         try:
             result: Any = str(receiver).format(*texts, **named)
         except (IndexError, KeyError, ValueError) as error:
@@ -412,6 +441,9 @@ def string_method(receiver: str, method: str, args: list[Any], kwargs: dict[str,
         return join_text(_interleave(list(args[0]), receiver))
     else:
         plain = [as_text(a) if isinstance(a, str) or is_placeholder(a) else a for a in args]
+        if method == "replace" and len(plain) >= 2 and isinstance(plain[0], str) and isinstance(plain[1], str):
+            grows = max(0, len(plain[1]) - len(plain[0]))
+            check_text_size(len(receiver) + (len(receiver) + 1) * grows)
         try:
             result = getattr(str(receiver), method)(*plain)
         except (TypeError, ValueError):
@@ -419,6 +451,40 @@ def string_method(receiver: str, method: str, args: list[Any], kwargs: dict[str,
     if isinstance(result, str) and tainted:
         return TaintedStr(result)
     return result
+
+
+def format_fields(template: str) -> int | None:
+    """How many replacement fields a `str.format` template has; None when one asks for a width
+    over `MAX_FORMAT_WIDTH` or takes its width from an argument (`{:{}}`)."""
+    count = 0
+    try:
+        for _, name, spec, _ in string.Formatter().parse(template):
+            if name is None:
+                continue
+            count += 1
+            if spec and ("{" in spec or any(_too_wide(n) for n in re.findall(r"\d+", spec))):
+                return None
+    except ValueError:  # a malformed template: str.format reports it
+        return count
+    return count
+
+
+def _too_wide(digits: str) -> bool:
+    return len(digits) > len(str(MAX_FORMAT_WIDTH)) or int(digits) > MAX_FORMAT_WIDTH
+
+
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
+
+
+def percent_fields(template: str) -> int | None:
+    """How many `%` conversions a template has; None when one has a width over the limit or `*`."""
+    count = 0
+    for match in _PERCENT_SPEC.finditer(template):
+        for size in match.groups():
+            if size == "*" or (size and _too_wide(size)):
+                return None
+        count += 1
+    return count
 
 
 def _interleave(items: list[Any], separator: str) -> list[Any]:
@@ -434,6 +500,11 @@ def percent_format(template: str, values: Any) -> Any:
     """`"... %s ..." % value` with unknowns as placeholders."""
     items = values if isinstance(values, tuple) else (values,)
     tainted = isinstance(template, TaintedStr) or any(is_placeholder(v) for v in items)
+    fields = percent_fields(template)
+    if fields is None:
+        raise BudgetExceeded(f"a format width over {MAX_FORMAT_WIDTH:,}")
+    texts = [as_text(v) for v in (values.values() if isinstance(values, dict) else items)]
+    check_text_size(len(template) + fields * max(map(len, texts), default=0))
     try:
         if isinstance(values, dict):
             result = str(template) % {k: as_text(v) for k, v in values.items()}

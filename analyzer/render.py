@@ -31,13 +31,16 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import wraps
 from pathlib import Path, PurePosixPath
+from time import monotonic
 from types import FrameType, ModuleType
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from jinja2 import BaseLoader, Environment, Template, TemplateNotFound, TemplateSyntaxError, Undefined
+from jinja2 import BaseLoader, Environment, Template, TemplateNotFound, TemplateSyntaxError, Undefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplatesNotFound
 from jinja2.runtime import Context, TemplateReference
 from jinja2.sandbox import SandboxedEnvironment, safe_range
@@ -45,6 +48,7 @@ from jinja2.utils import missing
 
 from .errors import KappaError, scan_error
 from .models import Finding, RenderedSql, SqlSource
+from .pyeval import format_fields, percent_fields
 
 __all__ = ["LOGICAL_DATE", "MAX_OUTPUT_CHARS", "render_sql"]
 
@@ -66,6 +70,9 @@ MAX_LOOP_ITEMS = 1_000_000
 MAX_INCLUDE_BYTES = 5_000_000
 #: Largest integer `a ** b` may produce, in bits (its decimal form would not print anyway).
 MAX_INTEGER_BITS = 10_000
+#: Largest width, count or indent a template may pass to a string method or filter that sizes its
+#: result (`'x'.center(n)`, `|indent(n)`, `'%*d'`): a bigger one is a memory attack, not SQL.
+MAX_TEMPLATE_WIDTH = 100_000
 
 #: `macros.uuid.uuid4()` and `macros.random()` must not make the output differ between runs.
 FIXED_UUID = UUID("00000000-0000-4000-8000-000000000000")
@@ -1044,6 +1051,7 @@ def _macros(moment: datetime) -> _Namespace:
         return _TextValue(f"max_partition_{_identifier(str(table))}", _Provenance(origin))
 
     def json_dumps(value: Any, indent: int | None = None, sort_keys: bool = False) -> str:
+        _check_widths("macros.json.dumps", [indent], {})
         return json.dumps(value, indent=indent, sort_keys=sort_keys, default=str)
 
     return _Namespace(
@@ -1169,6 +1177,14 @@ class _Recorder:
     undefined_names: dict[str, None] = field(default_factory=dict)  # in order of first use
     markers: dict[str, str] = field(default_factory=dict)
     loop_items_left: int = MAX_LOOP_ITEMS
+    deadline: float | None = None  # time.monotonic() past which the render stops (E008)
+    operations: int = 0
+
+    def tick(self) -> None:
+        """Count one operation of the template; past the deadline, stop the render."""
+        self.operations += 1
+        if self.deadline is not None and not self.operations % 256 and monotonic() > self.deadline:
+            raise _RenderAborted("E008", "template took longer than the file's scan budget; not rendered")
 
     def use(self, value: object) -> None:
         """Note the time variables and day offset behind `value`, if it is a stand-in."""
@@ -1345,10 +1361,16 @@ class _RootLoader(BaseLoader):
     @staticmethod
     def _read(template: str, path: Path) -> str:
         try:
-            if path.stat().st_size > MAX_INCLUDE_BYTES:
-                message = f"included template `{template}` is larger than {MAX_INCLUDE_BYTES:,} bytes"
-                raise _IncludeRejected("E005", template, message)
-            return path.read_bytes().decode("utf-8")
+            size = path.stat().st_size
+        except OSError as exc:
+            message = f"included template `{template}` cannot be read: {exc.strerror}"
+            raise _IncludeRejected("E003", template, message) from exc
+        if size > MAX_INCLUDE_BYTES:  # outside the `try`: _IncludeRejected is an OSError too
+            message = f"included template `{template}` is larger than {MAX_INCLUDE_BYTES:,} bytes"
+            raise _IncludeRejected("E005", template, message)
+        try:
+            with path.open("rb") as handle:
+                return handle.read(MAX_INCLUDE_BYTES + 1).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _IncludeRejected("E002", template, f"included template `{template}` is not UTF-8") from exc
         except OSError as exc:
@@ -1380,8 +1402,92 @@ def _refuse_private(name: str) -> None:
         raise SecurityError(f"access to private attribute {name!r} is blocked")
 
 
+def _too_large(what: str) -> _RenderAborted:
+    return _RenderAborted("E012", f"rendered SQL too large: {what} would build over {MAX_OUTPUT_CHARS:,} items")
+
+
+def _check_size(value: Any, what: str) -> Any:
+    """`value`, unless it is a text or collection over `MAX_OUTPUT_CHARS` items."""
+    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_OUTPUT_CHARS:
+        raise _too_large(what)
+    return value
+
+
+def _check_widths(what: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    """Refuse an integer argument over `MAX_TEMPLATE_WIDTH` to something that sizes its result."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_TEMPLATE_WIDTH:
+            raise _RenderAborted("E012", f"{what}: {value:,} is over the {MAX_TEMPLATE_WIDTH:,} a template may ask for")
+
+
+def _longest(values: Sequence[Any]) -> int:
+    return max((len(str(v)) for v in values), default=0)
+
+
+def _check_format(what: str, template: str, values: Sequence[Any], *, percent: bool) -> None:
+    """`'%-999999999s' % x`, `'{:>999999999}'.format(x)`: refuse widths and outputs too large."""
+    fields = percent_fields(template) if percent else format_fields(template)
+    if fields is None:
+        raise _RenderAborted("E012", f"{what}: a width over the limit, or one taken from an argument")
+    if len(template) + fields * _longest(values) > MAX_OUTPUT_CHARS:
+        raise _too_large(what)
+
+
+def _check_replace(what: str, text: str, args: Sequence[Any]) -> None:
+    if len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        grows = max(0, len(args[1]) - len(args[0]))
+        if len(text) + (len(text) + 1) * grows > MAX_OUTPUT_CHARS:
+            raise _too_large(what)
+
+
+# str methods and filters that size their result from an argument
+_SIZED_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+_SIZED_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice", "tojson", "pprint"})
+
+
+def _check_method_call(receiver: Any, method: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    """Before a str method runs: its widths, its format fields, its replacement growth."""
+    if not isinstance(receiver, str):
+        return
+    if method in _SIZED_METHODS:
+        _check_widths(f"str.{method}", args, kwargs)
+    elif method in ("format", "format_map"):
+        mapped = [value for mapping in args if isinstance(mapping, Mapping) for value in mapping.values()]
+        _check_format("str.format", receiver, [*args, *kwargs.values(), *mapped], percent=False)
+    elif method == "replace":
+        _check_replace("str.replace", receiver, args)
+
+
+def _guarded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that refuses sizes over the limits before it runs and results over them after."""
+
+    @wraps(function)  # keeps `jinja_pass_arg`: Jinja still passes the environment or context
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        values = [a for a in args if not isinstance(a, Environment | Context | nodes.EvalContext)]
+        if values:
+            value, rest = values[0], values[1:]
+            if name in _SIZED_FILTERS:
+                _check_widths(f"filter `{name}`", rest, kwargs)
+            elif name == "format" and isinstance(value, str):
+                _check_format("filter `format`", value, [*rest, *kwargs.values()], percent=True)
+            elif name == "replace" and isinstance(value, str):
+                _check_replace("filter `replace`", value, rest)
+        return _check_size(function(*args, **kwargs), f"filter `{name}`")
+
+    return guarded
+
+
 def _check_operation_size(operator: str, left: Any, right: Any) -> None:
     """Refuse `'x' * 10**9` and `9 ** 9 ** 9` before Python spends the memory or time."""
+    sequences = isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple)
+    if operator == "+" and sequences and len(left) + len(right) > MAX_OUTPUT_CHARS:
+        raise _too_large("`+`")
+    if operator == "%" and isinstance(left, str):
+        values = list(right.values()) if isinstance(right, Mapping) else right if isinstance(right, tuple) else [right]
+        _check_format("`%` format", left, values, percent=True)
+    integers = isinstance(left, int) and isinstance(right, int)
+    if operator == "*" and integers and abs(left).bit_length() + abs(right).bit_length() > MAX_INTEGER_BITS:
+        raise _RenderAborted("E012", f"`*` would build a number over {MAX_INTEGER_BITS:,} bits")
     if operator == "*":
         for sequence, count in ((left, right), (right, left)):
             if (
@@ -1419,13 +1525,26 @@ def _include_depth() -> int:
     return depth
 
 
+class _BoundedCodeGenerator(CodeGenerator):
+    """Compiles `a ~ b` to `environment.bounded_concat(...)`: the sandbox has no hook for `~`, and
+    `{% set a = a ~ a %}` in a loop would double a text until the memory runs out."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_concat((")
+        for argument in node.nodes:
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _StandInEnvironment(SandboxedEnvironment):
     """The sandbox with Airflow's filters and the recording hooks of one render."""
 
     # `+`/`-` to follow date arithmetic; `*`/`**` to bound them (intercepted operators are
     # also never constant-folded at compile time, where `9 ** 9 ** 9` would hang the compiler).
-    intercepted_binops = frozenset({"+", "-", "*", "**"})
+    intercepted_binops = frozenset({"+", "-", "*", "**", "%"})
     context_class = _RecordingContext
+    code_generator_class = _BoundedCodeGenerator
 
     def __init__(self, recorder: _Recorder, loader: BaseLoader) -> None:
         self.recorder = recorder
@@ -1443,9 +1562,18 @@ class _StandInEnvironment(SandboxedEnvironment):
             self.globals.pop(name, None)
         self.globals["range"] = self._range
         self.filters.update({name: _airflow_filter(name) for name in _DATE_FORMATS})
+        self.filters = {name: _guarded_filter(name, function) for name, function in self.filters.items()}
+
+    def bounded_concat(self, parts: Sequence[Any]) -> str:
+        """`a ~ b`: refused when the text would pass `MAX_OUTPUT_CHARS` (see `_BoundedCodeGenerator`)."""
+        texts = [str(part) for part in parts]
+        if sum(map(len, texts)) > MAX_OUTPUT_CHARS:
+            raise _too_large("`~`")
+        return "".join(texts)
 
     def _range(self, *args: int) -> range:
         """`range` with the sandbox's per-call cap and a budget across the whole render."""
+        self.recorder.tick()
         items = safe_range(*args)
         self.recorder.spend_loop_items(len(items))
         return items
@@ -1462,12 +1590,14 @@ class _StandInEnvironment(SandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _refuse_private(attribute)
+        self.recorder.tick()
         value = super().getattr(obj, attribute)
         return self._observed(value, obj, lambda owner: f"{owner.operand}.{attribute}")
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(argument, str) and not isinstance(obj, Mapping):
             _refuse_private(argument)
+        self.recorder.tick()
         value = super().getitem(obj, argument)
         return self._observed(value, obj, lambda owner: f"{owner.operand}[{_describe_key(argument)}]")
 
@@ -1477,7 +1607,9 @@ class _StandInEnvironment(SandboxedEnvironment):
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        result = super().call(context, obj, *args, **kwargs)
+        self.recorder.tick()
+        _check_method_call(_bound_receiver(obj), getattr(obj, "__name__", ""), args, kwargs)
+        result = _check_size(super().call(context, obj, *args, **kwargs), "a call")
         method = getattr(obj, "__name__", "call")
         return self._observed(
             result,
@@ -1487,7 +1619,8 @@ class _StandInEnvironment(SandboxedEnvironment):
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _check_operation_size(operator, left, right)
-        result = super().call_binop(context, operator, left, right)
+        self.recorder.tick()
+        result = _check_size(super().call_binop(context, operator, left, right), f"`{operator}`")
         sources = [provenance for provenance in map(_provenance_of, (left, right)) if provenance]
         if sources and _provenance_of(result) is None and not isinstance(result, bool):
             origin = f"{_describe(left, operand=True)} {operator} {_describe(right, operand=True)}"
@@ -1601,6 +1734,7 @@ def render_sql(
     user_defined_macros: Mapping[str, Any] | None = None,
     logical_date: datetime = LOGICAL_DATE,
     extra_context: Mapping[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> RenderedSql:
     """Render `source.text` as Airflow would for the daily run at `logical_date`; never raises.
 
@@ -1608,7 +1742,8 @@ def render_sql(
     the DAG's folder first and then `template_searchpath`, so pass both. When it is empty, the
     folder of `source.file` is searched. `user_defined_macros` become globals (the context wins
     on a clash, as in Airflow); `extra_context` is added last and wins over everything. A naive
-    `logical_date` is taken to be UTC.
+    `logical_date` is taken to be UTC. Past `deadline` (a `time.monotonic()` value) the render
+    stops with an E008 finding.
 
     >>> from analyzer.models import SqlOrigin
     >>> sql = SqlSource(SqlOrigin.INLINE, "WHERE dt >= '{{ macros.ds_add(ds, -3) }}'", "dags/d.py", 7)
@@ -1620,7 +1755,7 @@ def render_sql(
     if not any(markup in text for markup in _TEMPLATE_MARKUP):
         return RenderedSql(text=bind_placeholders(text))
 
-    recorder = _Recorder()
+    recorder = _Recorder(deadline=deadline)
     failure: tuple[str, str, int] | None = None
     rendered = ""
     tokens: list[tuple[int, str]] = []
@@ -1636,7 +1771,7 @@ def render_sql(
             failure = ("E012", f"template syntax error: {exc.message}", exc.lineno)
         else:
             tokens = _template_tokens(environment, text)
-            rendered = _generate_bounded(template, context)
+            rendered = _generate_bounded(template, context, recorder)
     except Exception as exc:  # the stage's contract: every failure becomes a finding
         failure = _render_failure(exc)
 
@@ -1691,11 +1826,12 @@ def bind_placeholders(sql: str) -> str:
     return _DBAPI_MARKERS.sub(replace, sql)
 
 
-def _generate_bounded(template: Template, context: Mapping[str, Any]) -> str:
-    """Render chunk by chunk, stopping once the output passes `MAX_OUTPUT_CHARS`."""
+def _generate_bounded(template: Template, context: Mapping[str, Any], recorder: _Recorder) -> str:
+    """Render chunk by chunk, stopping once the output passes `MAX_OUTPUT_CHARS` or the deadline."""
     chunks: list[str] = []
     size = 0
     for chunk in template.generate(context):
+        recorder.tick()
         size += len(chunk)
         if size > MAX_OUTPUT_CHARS:
             raise _RenderAborted("E012", f"rendered SQL too large (over {MAX_OUTPUT_CHARS:,} characters)")

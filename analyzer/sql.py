@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ContextDecorator
 from dataclasses import dataclass, field, replace
@@ -61,6 +62,10 @@ __all__ = [
 ]
 
 # Labels for join sides that are not a physical table.
+#: A statement longer than this is not parsed (E008): sqlglot reads about 150 KB a second, and a
+#: statement is parsed several times (dialect guess, parse, analysis), so one huge statement
+#: would hold the scan for minutes.
+MAX_STATEMENT_CHARS = 200_000
 SUBQUERY = "<subquery>"  # a derived table, a CTE reference or a table function
 UNNEST = "<unnest>"  # UNNEST / explode / FLATTEN / LATERAL VIEW
 
@@ -228,13 +233,15 @@ class _Chunk:
 
 
 def parse_statements(
-    text: str, dialect: str, *, file: str, line: int, start_index: int = 0
+    text: str, dialect: str, *, file: str, line: int, start_index: int = 0, deadline: float | None = None
 ) -> tuple[tuple[Statement, ...], tuple[Finding, ...]]:
     """Split `text` into statements and parse each one in `dialect`.
 
     Line 1 of `text` is line `line` of `file`. Statements holding only comments are dropped.
     A statement that does not parse is kept with `parsed=False` and reported as E010 at the
     place sqlglot stopped; statements sqlglot keeps as a generic `Command` count as parsed.
+    A statement over `MAX_STATEMENT_CHARS`, and every statement once `deadline` (a
+    `time.monotonic()` value) has passed, is kept unparsed with an E008 finding.
     """
     sql_dialect = _dialect(dialect)
     if sql_dialect is None:
@@ -260,6 +267,17 @@ def parse_statements(
     findings: list[Finding] = []
     for offset, chunk in enumerate(chunks):
         index = start_index + offset
+        too_big = len(chunk.sql) > MAX_STATEMENT_CHARS
+        if too_big or (deadline is not None and time.monotonic() > deadline):
+            reason = (
+                f"is {len(chunk.sql):,} characters, over the {MAX_STATEMENT_CHARS:,} the scan parses"
+                if too_big
+                else "comes after the file's scan budget was spent"
+            )
+            statements.append(_statement(index, chunk, file, line, dialect, error=f"not parsed: it {reason}"))
+            message = f"statement {offset + 1} {reason}; not parsed"
+            findings.append(scan_error("E008", message, file, line + chunk.line - 1, chunk.col))
+            continue
         try:
             expression = _parse(chunk.sql, dialect)
         except ParseError as error:
@@ -277,16 +295,23 @@ def parse_statements(
     return tuple(statements), tuple(findings)
 
 
-def guess_dialect(text: str, candidates: Sequence[str]) -> tuple[str | None, float]:
+def guess_dialect(text: str, candidates: Sequence[str], deadline: float | None = None) -> tuple[str | None, float]:
     """The first candidate under which every statement parses without a Command fallback.
 
     The confidence is 1 / (number of candidates that parse the text): 1.0 when only one
-    dialect fits, lower when several do and the order of `candidates` decided.
+    dialect fits, lower when several do and the order of `candidates` decided. No guess for a
+    text over `MAX_STATEMENT_CHARS`, nor past `deadline`.
 
         >>> guess_dialect("SELECT * FROM `p.d.t` WHERE x = 1", ["postgres", "bigquery"])
         ('bigquery', 1.0)
     """
-    fitting = [name for name in dict.fromkeys(candidates) if _parses_cleanly(text, name)]
+    if len(text) > MAX_STATEMENT_CHARS:
+        return None, 0.0
+    fitting = [
+        name
+        for name in dict.fromkeys(candidates)
+        if (deadline is None or time.monotonic() <= deadline) and _parses_cleanly(text, name)
+    ]
     if not fitting:
         return None, 0.0
     return fitting[0], 1.0 / len(fitting)

@@ -11,7 +11,6 @@ sources and its sink (`schema`, `connectors`), and the `flink_job.sql.j2` templa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,6 +26,7 @@ from analyzer.resources import render_template
 from .config import GenerateConfig
 from .connectors import CONNECTORS, ConnectorContext, sink_for, writable_type
 from .flink_dialect import to_flink
+from .output import safe_name
 from .schema import FlinkColumn, FlinkTable, resolve_table
 from .streaming import (
     StreamContext,
@@ -303,11 +303,6 @@ def _on_conflict(plan: StreamStatement, job: Job, columns: Sequence[FlinkColumn]
     if derived is None and any(isinstance(w.this, exp.RowNumber) for w in plan.query.find_all(exp.Window)):
         return ""  # deduplication: Flink keys its output by the PARTITION BY, which the sink key is
     return "\nON CONFLICT DO DEDUPLICATE"
-
-
-def safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^0-9A-Za-z._-]+", "_", name).strip("._") or "unnamed"
-    return cleaned[:100]
 
 
 def _codes(job: Job) -> set[str]:
@@ -721,10 +716,10 @@ def _unique_paths(results: list[GeneratedJob]) -> list[GeneratedJob]:
             continue
         folder, _, name = result.path.rpartition("/")
         candidate, counter = result.path, 1
-        while candidate in seen:
+        while candidate.casefold() in seen:
             counter += 1
             candidate = f"{folder}-{counter}/{name}"
-        seen.add(candidate)
+        seen.add(candidate.casefold())
         unique.append(replace(result, path=candidate))
     return unique
 
