@@ -50,7 +50,7 @@ IMPORTABLE = {  # sample DAGs that import in Airflow 3 with the stand-ins; the o
 }
 START_TIMEOUT, RUNS_TIMEOUT, STOP_TIMEOUT = 240.0, 240.0, 30.0
 FINISHED = {"success", "failed"}
-API_TRIES = 5
+API_TRIES = 8
 SCHEDULER_DIED = "Exception when executing SchedulerJob"
 
 
@@ -72,9 +72,12 @@ class LiveAirflow:
                     return json.loads(response.read() or b"null")
             except urllib.error.HTTPError as error:
                 detail = error.read().decode("utf-8", "replace")[:500]
-                if error.code < 500 or method != "GET" or attempt == API_TRIES - 1:
+                # SQLite takes one writer: while the scheduler writes, Airflow answers 503 "Database is
+                # locked" having rolled the request back, so it is safe to send again (reads: any 5xx)
+                again = (error.code == 503 and "locked" in detail.lower()) or (error.code >= 500 and method == "GET")
+                if not again or attempt == API_TRIES - 1:
                     raise AssertionError(f"{method} {path}: {error.code} {detail}") from None
-            time.sleep(2.0)  # SQLite is busy while the scheduler writes: a read may answer 503
+            time.sleep(2.0)
         raise AssertionError("unreachable")
 
     def log(self) -> str:
