@@ -378,6 +378,27 @@ class DagView:
     jobs: tuple[tuple[str, str], ...]  # (job id, anchor)
 
 
+READINESS_CONCERNS = (
+    ("availability", "Data in the log and its retention"),
+    ("consistency", "Consistency (exactly-once)"),
+    ("late_data", "Late data"),
+    ("replay", "Reprocessing and backfill"),
+)
+
+
+@dataclass(frozen=True)
+class ReadinessView:
+    """One pipeline (DAG) against the four questions to answer before the batch layer goes."""
+
+    dag_id: str
+    anchor: str
+    concerns: tuple[tuple[str, str, str], ...]  # (concern label, answered | open, the answer)
+
+    @property
+    def ready(self) -> bool:
+        return all(status == "answered" for _, status, _ in self.concerns)
+
+
 @dataclass(frozen=True)
 class Report:
     generated_at: str
@@ -389,6 +410,7 @@ class Report:
     jobs: tuple[JobView, ...]
     actions: tuple[JobView, ...]  # jobs by effort, most first
     scan_findings: tuple[FindingView, ...]  # file-level findings (E-codes)
+    readiness: tuple[ReadinessView, ...] = ()  # from analysis.json `infra.readiness` (kappa generate)
 
 
 # ----------------------------------------------------------------------------------- build
@@ -422,7 +444,26 @@ def build_report(document: Mapping[str, Any], job_files: Mapping[str, str], gene
         jobs=jobs,
         actions=tuple(sorted((j for j in jobs if j.effort.hours > 0), key=lambda j: (-j.effort.hours, j.id))),
         scan_findings=tuple(_finding(f) for f in _entries(document, "findings", "code")),
+        readiness=_readiness(document, dag_anchors),
     )
+
+
+def _readiness(document: Mapping[str, Any], dag_anchors: Mapping[str, str]) -> tuple[ReadinessView, ...]:
+    infra = document.get("infra")
+    entries = infra.get("readiness") if isinstance(infra, Mapping) else None
+    views = []
+    for entry in entries if isinstance(entries, list) else []:
+        concerns = entry.get("concerns") if isinstance(entry, Mapping) else None
+        if not isinstance(concerns, Mapping) or "dag_id" not in entry:
+            continue
+        rows = []
+        for key, label in READINESS_CONCERNS:
+            concern = concerns.get(key)
+            if isinstance(concern, Mapping):
+                rows.append((label, str(concern.get("status", "open")), str(concern.get("answer", ""))))
+        dag_id = str(entry["dag_id"])
+        views.append(ReadinessView(dag_id, dag_anchors.get(dag_id, ""), tuple(rows)))
+    return tuple(sorted(views, key=lambda v: v.dag_id))
 
 
 def _entries(document: Mapping[str, Any], field: str, *keys: str) -> list[Mapping[str, Any]]:
@@ -979,6 +1020,9 @@ def report_data(report: Report) -> dict[str, Any]:
     the effort rules, the waves and each job's facets. The SQL itself is in the page's markup."""
     summary = report.summary
     return {
+        "readiness": [
+            {"dag_id": v.dag_id, "ready": v.ready, "concerns": [list(c) for c in v.concerns]} for v in report.readiness
+        ],
         "schema": REPORT_SCHEMA,
         "generated_at": report.generated_at,
         "tool": report.tool,
@@ -1085,6 +1129,7 @@ def render_html(report: Report) -> str:
         rules=tuple(enumerate(EFFORT_RULES, start=1)),
         extras=EFFORT_EXTRAS,
         origins=ORIGINS,
+        readiness_concerns=READINESS_CONCERNS,
         percent=_percent,
         hours=_hours,
     )
@@ -1117,6 +1162,7 @@ def render_markdown(report: Report) -> str:
         rules=tuple(enumerate(EFFORT_RULES, start=1)),
         extras=EFFORT_EXTRAS,
         origins=ORIGINS,
+        readiness_concerns=READINESS_CONCERNS,
         code=md_code,
         text=md_text,
         percent=_percent,
