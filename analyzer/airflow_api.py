@@ -48,6 +48,7 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from .discover import MAX_FILE_BYTES
 from .errors import AirflowError, scan_error
 from .models import Finding, LiveAirflow, LiveDag, LiveImportError, LiveRun, LiveTask, LiveTaskInstance
 
@@ -153,6 +154,7 @@ class AirflowReader:
             tasks = self.call(
                 f"the tasks of DAG {dag_id}",
                 partial(task_api.get_tasks_without_preload_content, dag_id, _request_timeout=self.timeout),
+                missing_ok=True,  # a DAG removed between the listing and this call has no tasks
             )
             dags.append(
                 LiveDag(
@@ -167,6 +169,9 @@ class AirflowReader:
                 text = self.source(dag_id)
                 if text is None:
                     findings.append(scan_error("E072", f"Airflow has no source for DAG {dag_id} ({file})", file))
+                elif len(text.encode("utf-8")) > MAX_FILE_BYTES:  # as for a repository's files
+                    message = f"{file} from Airflow is over the {MAX_FILE_BYTES}-byte limit; skipped"
+                    findings.append(scan_error("E005", message, file))
                 else:
                     sources[file] = text
         start = (self.settings.now or datetime.now(UTC)) - timedelta(days=self.settings.history_days)

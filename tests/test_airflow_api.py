@@ -90,6 +90,14 @@ def test_listings_are_paged(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(dag_pages) == 2 and "offset=1" in dag_pages[1]
 
 
+def test_an_oversized_source_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(airflow_api, "MAX_FILE_BYTES", 1000)
+    with fake_airflow() as fake:
+        live = read(fake.url)
+    assert live.sources == ()
+    assert {f.code for f in live.findings} == {"E005"} and len(live.findings) == 2
+
+
 def test_history_window_is_asked_for() -> None:
     with fake_airflow() as fake:
         read(fake.url, history_days=7, now=airflow_api.datetime(2026, 11, 28, tzinfo=airflow_api.UTC))
