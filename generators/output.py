@@ -76,7 +76,8 @@ def prepare_output(out_dir: Path, force: bool) -> None:
         raise UsageError(f"{out_dir} exists and is not a folder")
     if out_dir.is_dir():
         remove_temporary_files(out_dir)
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+    # empty folders (what a run killed before its first file leaves) hold nothing to overwrite
+    if out_dir.is_dir() and any(not p.is_dir() for p in out_dir.rglob("*")) and not force:
         raise UsageError(f"{out_dir} is not empty; use --force to write into it")
     out_dir.mkdir(parents=True, exist_ok=True)
 
