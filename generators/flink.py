@@ -323,9 +323,12 @@ def table_owners(jobs: Sequence[Job]) -> dict[str, str]:
     return {table: job_id for table, (_, job_id) in owners.items()}
 
 
-def decide(job: Job, owners: Mapping[str, str]) -> Decision:
-    """Generated, retired or manual, and why."""
+def decide(job: Job, owners: Mapping[str, str], runners: Mapping[str, str] | None = None) -> Decision:
+    """Generated, retired or manual, and why. `runners`: tasks that run a dbt project -> its DAG."""
     codes = _codes(job)
+    project = (runners or {}).get(job.id)
+    if project is not None and job.sql_status is SqlStatus.OPAQUE:
+        return Decision(RETIRED, f"runs dbt: its models are the jobs of {project}, each converted on its own")
     if job.pattern is Pattern.OPTIMIZE:
         replacements = [f"{code}: {RETIREMENT[code]}" for code in sorted(codes) if code in RETIREMENT]
         return Decision(RETIRED, "maintenance job; replaced by " + "; ".join(replacements))
@@ -653,7 +656,10 @@ def generate(
 ) -> tuple[GeneratedJob, ...]:
     """Every job's outcome, in job order."""
     owners = table_owners(analysis.jobs)
-    decisions = {job.id: decide(job, owners) for job in analysis.jobs}
+    runners = {  # DAG tasks that run a dbt project (`dbt run`, dbt operators) -> the project's DAG
+        str(run): dag.dag_id for dag in analysis.dags for task in dag.tasks for run in task.meta.get("run_by") or ()
+    }
+    decisions = {job.id: decide(job, owners, runners) for job in analysis.jobs}
     folded_into: dict[str, list[Job]] = {}
     for job in analysis.jobs:
         owner = decisions[job.id].owner
