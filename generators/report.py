@@ -708,6 +708,7 @@ def _summary(document: Mapping[str, Any], raw: Sequence[Mapping[str, Any]], jobs
             _percent(parse_rate if isinstance(parse_rate, int | float) else None),
             "summary.sql_parse_rate: jobs whose SQL parses, over jobs with SQL",
         ),
+        *_cost_figures(document),
     )
     return Summary(
         jobs=len(jobs),
@@ -727,6 +728,23 @@ def _summary(document: Mapping[str, Any], raw: Sequence[Mapping[str, Any]], jobs
         sql_parse_rate=float(parse_rate) if isinstance(parse_rate, int | float) else None,
         figures=figures,
         origins=tuple((o, n) for o, n in _counted(Counter(j.origin for j in jobs), tuple(ORIGINS)) if n),
+    )
+
+
+def _cost_figures(document: Mapping[str, Any]) -> tuple[Figure, ...]:
+    """With a live Airflow's run history (`kappa scan --airflow-url`): the batch hours a day that
+    the streaming jobs replace."""
+    airflow = document.get("airflow")
+    hours = airflow.get("batch_hours_per_day") if isinstance(airflow, Mapping) else None
+    if not isinstance(hours, int | float) or isinstance(hours, bool):
+        return ()
+    return (
+        Figure(
+            "batch_hours_per_day",
+            "batch hours a day the streams replace",
+            f"{hours:g} h",
+            "airflow.batch_hours_per_day: task run time a day over the history window (kappa scan --airflow-url)",
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from analyzer.errors import UsageError
 from generators.report import (
     EFFORT_RULES,
     MARKDOWN_LIMIT,
+    _cost_figures,
     build_report,
     highlight_sql,
     load_job_files,
@@ -351,3 +352,10 @@ def test_migrate_ends_with_a_report_traced_to_analysis_json(tmp_path: Path) -> N
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     for job in different:  # the row diff is on the page
         assert str(escape(job["equivalence"]["diff"][-1])) in html
+
+
+def test_a_live_airflow_history_adds_the_batch_hours_it_replaces() -> None:
+    assert _cost_figures({}) == ()
+    (figure,) = _cost_figures({"airflow": {"batch_hours_per_day": 2.5}})
+    assert (figure.key, figure.value) == ("batch_hours_per_day", "2.5 h")
+    assert figure.source.startswith("airflow.batch_hours_per_day")
