@@ -36,6 +36,7 @@ from .cache import default_cache_dir
 from .config import known_dialect
 from .contract import analysis_to_dict, dumps, summary_of
 from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, AirflowError, KappaError, UsageError
+from .gating import FailOn, crossed, describe
 from .history import batch_hours_per_day
 from .models import Analysis, Finding
 from .pipeline import available_cpus, scan_live
@@ -43,6 +44,7 @@ from .pipeline import scan as run_scan
 from .render import render_sql
 from .resources import render_template
 from .rules import RULES, RULES_BY_CODE
+from .sarif import dumps_sarif
 
 app = typer.Typer(
     name="kappa",
@@ -62,24 +64,20 @@ class OutputFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
     MARKDOWN = "markdown"
+    SARIF = "sarif"  # SARIF 2.1.0, for code-scanning tools
 
 
-class FailOn(StrEnum):
-    ERROR = "error"  # any E-finding
-    UNPARSED = "unparsed"  # any job whose SQL does not parse
-    MISSING = "missing"  # any SQL job whose SQL could not be found
-    OPAQUE = "opaque"  # any job the scanner cannot see into
-
-
-def thresholds_crossed(analysis: Analysis, fail_on: list[FailOn]) -> list[str]:
-    summary = summary_of(analysis)
-    checks = {
-        FailOn.ERROR: sum(summary["errors"].values()),
-        FailOn.UNPARSED: summary["sql_status"]["unparsed"],
-        FailOn.MISSING: summary["sql_status"]["missing"],
-        FailOn.OPAQUE: summary["sql_status"]["opaque"],
-    }
-    return [f"{condition.value}: {checks[condition]}" for condition in fail_on if checks[condition] > 0]
+def fail_on_thresholds(
+    command: str, document: Mapping[str, Any], fail_on: list[FailOn] | None, baseline: Path | None
+) -> None:
+    """Exit 1 when a `--fail-on` condition is crossed (by anything not in the `--baseline`)."""
+    if not fail_on:
+        return
+    before = _usage_errors_exit(command, lambda: load_analysis(baseline)) if baseline is not None else None
+    result = crossed(document, fail_on, before)
+    if result:
+        error_console.print(f"kappa {command}: --fail-on threshold crossed: {describe(result)}", markup=False)
+        raise typer.Exit(EXIT_THRESHOLD)
 
 
 def print_summary(analysis: Analysis, out: Console) -> None:
@@ -164,6 +162,9 @@ def scan(
     fail_on: Annotated[
         list[FailOn] | None, typer.Option("--fail-on", help="exit 1 when any such finding exists")
     ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="an earlier analysis.json: --fail-on counts only what is new")
+    ] = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="worker processes (default: one per CPU)")
     ] = None,
@@ -236,7 +237,7 @@ def scan(
             path, config, jobs=jobs or available_cpus(), cache_dir=cache, sql_folders=folders, dialect=dialect
         )
     if output_format is not OutputFormat.TEXT:
-        document = dumps(analysis) if output_format is OutputFormat.JSON else markdown_summary(analysis)
+        document = scan_document(analysis, output_format, path)
         if out is None:
             sys.stdout.write(document)
         else:
@@ -251,10 +252,16 @@ def scan(
                 analysis, Console(file=buffer, color_system=None, highlight=False, soft_wrap=True, emoji=False)
             )
             write_atomically(out, buffer.getvalue())
-    crossed = thresholds_crossed(analysis, fail_on or [])
-    if crossed:
-        error_console.print("kappa scan: --fail-on threshold crossed: " + ", ".join(crossed))
-        raise typer.Exit(EXIT_THRESHOLD)
+    fail_on_thresholds("scan", analysis_to_dict(analysis), fail_on, baseline)
+
+
+def scan_document(analysis: Analysis, output_format: OutputFormat, path: Path | None) -> str:
+    """The scan as analysis.json, a Markdown summary, or SARIF (file URIs from the working directory)."""
+    if output_format is OutputFormat.SARIF:
+        root, cwd = (path.resolve() if path is not None else None), Path.cwd().resolve()
+        prefix = root.relative_to(cwd).as_posix() if root is not None and root.is_relative_to(cwd) else ""
+        return dumps_sarif(analysis_to_dict(analysis), catalog(), "" if prefix == "." else prefix)
+    return dumps(analysis) if output_format is OutputFormat.JSON else markdown_summary(analysis)
 
 
 def _scan_airflow(
@@ -542,10 +549,18 @@ def report(
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace another analysis.json in --out")] = False,
+    fail_on: Annotated[
+        list[FailOn] | None,
+        typer.Option("--fail-on", help="exit 1 when any such job or finding exists (planner-failure, different...)"),
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="an earlier analysis.json: --fail-on counts only what is new")
+    ] = None,
 ) -> None:
     """Write the migration report: report.html (one offline page), report.md and analysis.json."""
     page = _usage_errors_exit("report", lambda: run_report(path, out, timestamp, config, force=force))
     console.print(f"wrote {page}, {page.with_name('report.md')} and {page.with_name('analysis.json')}")
+    fail_on_thresholds("report", load_analysis(page.with_name("analysis.json")), fail_on, baseline)
 
 
 def run_report(path: Path, out: Path | None, timestamp: str | None, config: Path | None, *, force: bool) -> Path:
