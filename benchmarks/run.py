@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -490,8 +490,12 @@ def main() -> int:
     parser.add_argument("--build-peers", action="store_true", help="build the Airflow and sqllineage environments")
     parser.add_argument("--sqlglotc", action="store_true", help="also scan with the compiled sqlglot")
     parser.add_argument("--out", type=Path, help="write the table (Markdown) here too")
+    parser.add_argument("--sizes", help="repository sizes in DAGs, comma-separated (B5 and B6 on the largest)")
     args = parser.parse_args()
     profile = PROFILES[args.profile]
+    if args.sizes:
+        sizes = tuple(int(size) for size in args.sizes.split(","))
+        profile = replace(profile, sizes=sizes, compare_size=min(profile.compare_size, *sizes))
     jobs = args.jobs or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     args.work.mkdir(parents=True, exist_ok=True)
     report = Report()
@@ -532,6 +536,7 @@ def main() -> int:
         f"benchmarks took {time.perf_counter() - started:.0f} s",
     ]
     rerun = f"python benchmarks/run.py --{profile.name}" + (" --sqlglotc" if args.sqlglotc else "")
+    rerun += f" --sizes {args.sizes}" if args.sizes else ""
     document = "\n".join(
         [*header, *footer, "", table(report), "", *(f"- {note}" for note in report.notes), "", f"rerun: {rerun}"]
     )
