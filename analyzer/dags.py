@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import KappaConfig
+from .discover import is_dir, is_file
 from .errors import scan_error
 from .models import Dag, Finding, Task
 from .operators import (
@@ -1786,7 +1787,7 @@ def _file_candidates(interpreter: Interpreter, path: str) -> Iterator[str]:
         suffix = Path(*parts[start:])
         for base in bases:
             probe = base / suffix
-            if probe.is_file():
+            if is_file(probe):
                 yield probe.as_posix()
 
 
@@ -2185,7 +2186,7 @@ def locate_folder(path: str, root: Path, dag_dir: Path) -> str | None:
     candidate = Path(path) if os.path.isabs(path) else dag_dir / path
     try:
         resolved = candidate.resolve()
-        if resolved.is_dir():
+        if is_dir(resolved):
             return resolved.relative_to(root).as_posix() or "."
     except (ValueError, OSError, RuntimeError):  # 3.11 raises RuntimeError on a symlink loop
         pass
@@ -2197,7 +2198,7 @@ def locate_folder(path: str, root: Path, dag_dir: Path) -> str | None:
         suffix = Path(*parts[start:])
         for base in bases:
             probe = base / suffix
-            if probe.is_dir():
+            if is_dir(probe):
                 try:
                     return probe.resolve().relative_to(root).as_posix()
                 except (ValueError, OSError, RuntimeError):

@@ -51,6 +51,29 @@ def relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def is_file(path: Path) -> bool:
+    """`path.is_file()` that never raises: a name too long, a NUL byte or a loop is no file."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    """`path.is_dir()` that never raises (see `is_file`)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_symlink(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except (OSError, ValueError):
+        return False
+
+
 def inside_root(path: Path, root: Path) -> bool:
     """True when `path`, with every symlink resolved, lies under `root` (already resolved)."""
     try:
@@ -68,9 +91,11 @@ def read_bytes(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple
     except RuntimeError:
         return None, scan_error("E006", f"symbolic link loop at {rel}", rel)
     except OSError as error:
-        if path.is_symlink():
+        if _is_symlink(path):
             return None, scan_error("E006", f"broken symbolic link {rel}", rel)
-        return None, scan_error("E003", f"cannot read {rel}: {error.strerror or error}", rel)
+        return None, scan_error("E003", f"cannot read {rel}: {error.strerror or type(error).__name__}", rel)
+    except ValueError:  # a NUL byte in the name
+        return None, scan_error("E003", f"cannot read {rel}: not a valid file name", rel)
     try:
         resolved.relative_to(root)
     except ValueError:
@@ -86,7 +111,7 @@ def read_bytes(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple
         with resolved.open("rb") as handle:
             return handle.read(max_bytes + 1), None
     except OSError as error:
-        return None, scan_error("E003", f"cannot read {rel}: {error.strerror or error}", rel)
+        return None, scan_error("E003", f"cannot read {rel}: {error.strerror or type(error).__name__}", rel)
 
 
 def decode(data: bytes, rel: str) -> ReadResult:

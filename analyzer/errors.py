@@ -52,6 +52,7 @@ SCAN_ERRORS: dict[str, tuple[str, str]] = {
     "E006": ("symlink-loop", "symbolic link loops or cannot be resolved"),
     "E007": ("path-outside-root", "path resolves outside the scanned root"),
     "E008": ("scan-budget-exceeded", "file took longer than the time or depth budget"),
+    "E009": ("scan-internal-error", "the scanner failed on this file (a kappa bug: please report it); file skipped"),
     "E010": ("sql-parse-error", "SQL does not parse in the job's dialect"),
     "E011": ("sql-file-missing", "SQL file referenced by a task was not found"),
     "E012": ("template-error", "Jinja template does not render"),

@@ -522,7 +522,11 @@ class FileScanner:
         lookups = _RecordingClasses(self.classes)
         with OpenRecorder(self.root) as opened:
             module = load_module(file, files)
-            scanned = scan_python_file(module, self.root, lookups, self.config, files)
+            try:
+                scanned = scan_python_file(module, self.root, lookups, self.config, files)
+            except Exception as error:  # a bug of kappa's on one file must not end the scan of all the others
+                message = f"kappa failed on {file} ({type(error).__name__}); please report it with the file"
+                scanned = FileScan(findings=(scan_error("E009", message, file),))
         result = FileResult(
             scanned,
             statement_analyses(scanned.jobs),

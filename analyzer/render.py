@@ -46,6 +46,7 @@ from jinja2.runtime import Context, TemplateReference
 from jinja2.sandbox import SandboxedEnvironment, safe_range
 from jinja2.utils import missing
 
+from .discover import is_file
 from .errors import KappaError, scan_error
 from .models import Finding, RenderedSql, SqlSource
 from .pyeval import format_fields, percent_fields
@@ -1349,7 +1350,7 @@ class _RootLoader(BaseLoader):
             except (OSError, RuntimeError) as exc:  # 3.11 raises RuntimeError on a symlink loop
                 message = f"included template `{template}`: symbolic link loops or cannot be resolved"
                 raise _IncludeRejected("E006", template, message) from exc
-            if not path.is_file():
+            if not is_file(path):
                 continue
             if not path.is_relative_to(self._root):
                 message = f"included template `{template}` resolves outside the scanned root"

@@ -19,6 +19,7 @@ from typing import Any
 from .bash import parse_bash
 from .config import KappaConfig
 from .dags import HookSqlCall, ParsedTask, Scope
+from .discover import is_file
 from .errors import scan_error
 from .models import Dag, Finding, SqlOrigin, SqlSource, Task
 from .operators import Destination, OperatorKind, OperatorSpec, dialect_from_conn_name
@@ -63,7 +64,7 @@ def resolve_template_file(reference: str, dag: Dag, root: Path) -> str | None:
             relative = os.path.normpath(os.path.join(folder, candidate))
             if relative.startswith(".."):
                 continue
-            if (root / relative).is_file():
+            if is_file(root / relative):
                 return Path(relative).as_posix()
     return None
 

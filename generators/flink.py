@@ -21,7 +21,7 @@ from sqlglot.errors import SqlglotError
 
 from analyzer.errors import UsageError
 from analyzer.models import Analysis, Finding, Job, Pattern, SinkMode, SqlStatus
-from analyzer.resources import render_template
+from analyzer.resources import one_line, render_template
 
 from .config import GenerateConfig
 from .connectors import CONNECTORS, ConnectorContext, sink_for, writable_type
@@ -410,35 +410,46 @@ def source_ddl(
         if column.name == rowtime:
             column_type = ROWTIME_TYPE
         unknown = "  -- TODO(kappa): G502 unknown type" if column.type is None else ""
-        lines.append(f"  `{column.name}` {column_type}{unknown}")
+        lines.append(f"  {_quoted_name(column.name)} {column_type}{unknown}")
     if rowtime is not None:
         delay = (
             f"INTERVAL '{lateness_days}' DAY"
             if lateness_days
             else f"INTERVAL '{config.watermark_delay.split()[0]}' SECOND"
         )
-        lines.append(f"  WATERMARK FOR `{rowtime}` AS `{rowtime}` - {delay}")
+        lines.append(f"  WATERMARK FOR {_quoted_name(rowtime)} AS {_quoted_name(rowtime)} - {delay}")
     else:
         lines.append("  `proc_time` AS PROCTIME()")
     key = table.primary_key or catalog.table_keys.get(table.table, ())
     key = tuple(k for k in key if k in {c.name for c in table.columns})
     if changelog and key:
-        lines.append(f"  PRIMARY KEY ({', '.join(f'`{k}`' for k in key)}) NOT ENFORCED")
+        lines.append(f"  PRIMARY KEY ({', '.join(map(_quoted_name, key))}) NOT ENFORCED")
     connector_name = "kafka-debezium" if changelog else "kafka"
     connector = CONNECTORS[connector_name]
     options = connector.options(ConnectorContext(table.table, job.id, config, key, table.partitioned_by))
     return _create_table(name, lines, options, f"source {table.table} ({table.origin})"), rowtime
 
 
+def _quoted_name(name: str) -> str:
+    """A column name from the scanned SQL as a Flink identifier: backquoted, `` ` `` doubled, on one line."""
+    return "`" + one_line(name).replace("`", "``") + "`"
+
+
+def _string(value: str) -> str:
+    """An option value as a Flink string literal: `'` doubled, on one line (ids and table names
+    from the scanned repository end up in topics and group ids)."""
+    return "'" + one_line(value).replace("'", "''") + "'"
+
+
 def _create_table(name: str, lines: Sequence[str], options: Mapping[str, str], comment: str) -> str:
     rendered_lines = []
     for index, line in enumerate(lines):
-        code, _, todo = line.partition("  -- ")
+        code, _, todo = line.rpartition("  -- ") if "  -- TODO(kappa)" in line else (line, "", "")
         comma = "," if index < len(lines) - 1 else ""
         rendered_lines.append(f"{code}{comma}" + (f"  -- {todo}" if todo else ""))
     body = "\n".join(rendered_lines)
-    with_options = ",\n".join(f"  '{key}' = '{value}'" for key, value in options.items())
-    return f"-- {comment}\nCREATE TABLE `{name}` (\n{body}\n) WITH (\n{with_options}\n);"
+    with_options = ",\n".join(f"  {_string(key)} = {_string(value)}" for key, value in options.items())
+    return f"-- {one_line(comment)}\nCREATE TABLE `{name}` (\n{body}\n) WITH (\n{with_options}\n);"
 
 
 def sink_ddl(
@@ -463,9 +474,9 @@ def sink_ddl(
     lines = []
     for column in columns:
         unknown = "  -- TODO(kappa): G502 unknown type" if column.type is None else ""
-        lines.append(f"  `{column.name}` {column.type or 'STRING'}{unknown}")
+        lines.append(f"  {_quoted_name(column.name)} {column.type or 'STRING'}{unknown}")
     if key and (mode == "upsert" or connector.needs_primary_key):
-        lines.append(f"  PRIMARY KEY ({', '.join(f'`{k}`' for k in key)}) NOT ENFORCED")
+        lines.append(f"  PRIMARY KEY ({', '.join(map(_quoted_name, key))}) NOT ENFORCED")
     options = connector.options(ConnectorContext(target, job.id, config, key, (), role="sink"))
     return _create_table(flink_identifier(target), lines, options, f"sink {target} ({mode}, {origin})"), todos
 
@@ -713,7 +724,8 @@ def sink_connector(job: Job, chosen: str) -> str:
 
 
 def _unique_paths(results: list[GeneratedJob]) -> list[GeneratedJob]:
-    """Two tasks whose safe names collide (`a/b` and `a_b`) get `-2`, `-3`... in job order."""
+    """Two tasks whose safe names collide get `-2`, `-3`... in job order; `Daily` and `daily`
+    collide too (case-insensitive file systems: macOS, Windows)."""
     seen: set[str] = set()
     unique = []
     for result in results:

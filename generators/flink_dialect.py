@@ -53,6 +53,8 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.helper import find_new_name, seq_get
 from sqlglot.optimizer.annotate_types import annotate_types
 
+from analyzer.resources import one_line
+
 __all__ = [
     "ANONYMOUS",
     "RESERVED_KEYWORDS",
@@ -1169,6 +1171,13 @@ class FlinkGenerator(generator.Generator):
         exp.PercentileDisc: _unsupported("PERCENTILE_DISC has no Flink equivalent"),
         exp.ToChar: _unsupported("TO_CHAR with a number or unknown format has no Flink equivalent"),
     }
+
+    def identifier_sql(self, expression: exp.Identifier) -> str:
+        """A name from the scanned SQL stays on one line: a line break in a quoted name must not put
+        what follows it at the start of a line of the job (the job's CREATE TABLE writes it so too)."""
+        if one_line(expression.name) != expression.name:
+            expression = exp.Identifier(this=one_line(expression.name), quoted=True)
+        return super().identifier_sql(expression)
 
     def datatype_sql(self, expression: exp.DataType) -> str:
         """Flink's types: STRING for unbounded text, DECIMAL(p <= 38, s), TIMESTAMP(3) by default."""

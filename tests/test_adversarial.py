@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -273,3 +274,21 @@ def test_hostile_ids_become_safe_unique_names_inside_the_output(tmp_path: Path) 
     assert all(tmp_path / "repo" in p.parents or any(o in p.parents for o in outputs) for p in written)
     assert not Path("/tmp/kappa-adversarial-escape").exists()
     assert _tree(outputs[0]) == _tree(outputs[1])  # the same bytes twice
+
+
+def test_repository_text_cannot_add_statements_to_a_generated_job(tmp_path: Path) -> None:
+    root = tmp_path / "repo" / "dags"
+    root.mkdir(parents=True)
+    shutil.copy(CORPUS / "dags" / "output_injection.py", root)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(root.parent), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    jobs = list(out.rglob("*.sql"))
+    assert jobs
+    for job in jobs:
+        text = job.read_text(encoding="utf-8")
+        # outside quoted strings, backquoted names and comments: nothing the repository wrote
+        code = re.sub(r"'(?:[^']|'')*'|`(?:[^`]|``)*`|--[^\n]*", " ", text)
+        assert not re.search(r"\bDROP\s+TABLE\b", code, re.IGNORECASE), text
+        names = re.findall(r"`(?:[^`]|``)*`", text)
+        assert all("\n" not in name for name in names), names
