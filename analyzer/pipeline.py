@@ -767,9 +767,12 @@ def collect_files(
         dialect=dialect,
         known_tables=schemas_found,
     )
-    dags.extend(models.dags)
-    jobs_found.extend(models.jobs)
-    findings.extend([*models.findings, *reader.findings.values()])
+    # their secrets: no DAG code to find literals in, but every secret shape is redacted (E050)
+    redact = Redactor()
+    dags.extend(redact.dag(dag) for dag in models.dags)
+    jobs_found.extend(redact.job(job) for job in models.jobs)
+    findings.extend(f for job in models.jobs for source in job.sources for f in sql_text_findings(source))
+    findings.extend([*redact.findings(models.findings), *reader.findings.values()])
     for table, definition in models.schemas:
         schemas_found.setdefault(table, definition)
     findings.extend(_duplicate_dags(dags))

@@ -148,3 +148,15 @@ def test_generated_jobs_hold_placeholders_not_literals(tmp_path: Path, sink: str
         assert "'password' = '${JDBC_PASSWORD}'" in job and "'username' = '${JDBC_USER}'" in job
     everything = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file())
     assert "Writer-Fake-Pw-5521" not in everything and "Writer-Uri-Pw-88" not in everything
+
+
+def test_query_files_and_dbt_models_are_redacted_too(tmp_path: Path) -> None:
+    query = "SELECT id, 'postgresql://loader:SqlFolder-Pw-991@db/x' AS origin FROM `p.d.src`\n"
+    root = write_tree(tmp_path / "repo", {"sql/p/d/t1/query.sql": query})
+    arguments = ["scan", str(root), "--sql-dir", "sql", "--dialect", "bigquery", "--format", "json", "--no-cache"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert "SqlFolder-Pw-991" not in result.output
+    document = json.loads(result.output)
+    assert [(f["code"], f["file"], f["line"]) for f in document["findings"]] == [("E050", "sql/p/d/t1/query.sql", 1)]
+    assert f"loader:{REDACTED}@db" in document["jobs"][0]["statements"][0]["sql"]
