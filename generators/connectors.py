@@ -129,6 +129,9 @@ def _path(base: str, *parts: str) -> str:
 # ---------------------------------------------------------------------------------- options
 
 
+TRANSACTION_TIMEOUT_MS = "900000"  # 15 min: the brokers' default maximum, well above a checkpoint interval
+
+
 def _transactional_id_prefix(context: ConnectorContext) -> str:
     """Unique per job and sink: two writers sharing a prefix fence each other's transactions."""
     return _TOPIC_UNSAFE.sub("_", f"kappa-{context.job_id}-{context.name}")
@@ -141,6 +144,8 @@ def _kafka_delivery(context: ConnectorContext) -> dict[str, str]:
         return {
             "sink.delivery-guarantee": "exactly-once",
             "sink.transactional-id-prefix": _transactional_id_prefix(context),
+            # the producer's default (1 h) is above the brokers' transaction.max.timeout.ms (15 min)
+            "properties.transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
         }
     return {"properties.isolation.level": "read_committed"}
 

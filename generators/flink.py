@@ -286,8 +286,10 @@ def produces_updates(query: exp.Query) -> bool:
 
 def _on_conflict(plan: StreamStatement, job: Job, columns: Sequence[FlinkColumn], sink: str) -> str:
     """Flink 2.3 refuses an updating query whose upsert key differs from the sink's PRIMARY KEY
-    unless the INSERT says how conflicts resolve; a GROUP BY that also groups by columns that
-    depend on the key (product_id, category) is such a case."""
+    unless the INSERT says how conflicts resolve (a GROUP BY that also groups by columns that
+    depend on the key is such a case), and an always-upsert sink refuses insert-only rows, which
+    have no upsert key, without it; a bundled stand-in sink refuses the clause there (validate
+    plans it without)."""
     if job.sink_mode is not SinkMode.UPSERT or plan.query is None:
         return ""
     names = {c.name for c in columns}
@@ -295,13 +297,13 @@ def _on_conflict(plan: StreamStatement, job: Job, columns: Sequence[FlinkColumn]
     derived = group_key_outputs(plan.query)
     if not key or derived == key:
         return ""
+    if derived is None and any(isinstance(w.this, exp.RowNumber) for w in plan.query.find_all(exp.Window)):
+        return ""  # deduplication: Flink keys its output by the PARTITION BY, which the sink key is
     if not produces_updates(plan.query):
         # insert-only rows have no upsert key: an always-upsert sink (upsert-kafka, jdbc) wants the
         # clause, which keeps the latest row per key, as the batch dedup or overwrite did
         connector = CONNECTORS.get(sink)
         return "\nON CONFLICT DO DEDUPLICATE" if connector is not None and connector.always_upsert else ""
-    if derived is None and any(isinstance(w.this, exp.RowNumber) for w in plan.query.find_all(exp.Window)):
-        return ""  # deduplication: Flink keys its output by the PARTITION BY, which the sink key is
     return "\nON CONFLICT DO DEDUPLICATE"
 
 

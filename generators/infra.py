@@ -19,6 +19,7 @@ or all of history for a reprocess job). From both:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -278,9 +279,14 @@ def plan_topics(tables: Sequence[KafkaTable], analysis: Analysis, config: Genera
 
 
 def k8s_name(topic: str) -> str:
-    """A Kubernetes resource name for a topic (lower case, [a-z0-9.-], at most 253 characters)."""
-    name = _K8S_UNSAFE.sub("-", topic.lower()).strip(".-") or "topic"
-    return name[:253].rstrip(".-")
+    """A Kubernetes resource name for a topic: a DNS-1123 subdomain (lower case, [a-z0-9.-], each
+    dot-separated label starting and ending alphanumeric). A topic whose name had to change gets
+    a short hash of it, so `a_b` and `a-b` never become the same resource."""
+    labels = [_K8S_UNSAFE.sub("-", label).strip("-") for label in topic.lower().split(".")]
+    name = ".".join(label for label in labels if label) or "topic"
+    if name != topic or len(name) > 253:
+        name = f"{name[:240].rstrip('.-')}-{hashlib.sha1(topic.encode()).hexdigest()[:8]}"
+    return name
 
 
 def topics_yaml(plans: Sequence[TopicPlan], config: GenerateConfig) -> str:
@@ -400,11 +406,22 @@ def _debezium(database: str, kind: str, members: Sequence[tuple[str, str]], conf
         **extra,
     }
     if kind == "postgres":
+        # one slot and one publication per connector: the default publication is shared by all
         settings["slot.name"] = re.sub(r"[^a-z0-9_]", "_", f"kappa_{database.lower()}")
+        settings["publication.name"] = settings["slot.name"]
+    else:
+        # MySQL, SQL Server and Oracle keep the tables' schema history in a topic of their own
+        settings["schema.history.internal.kafka.bootstrap.servers"] = config.bootstrap_servers
+        settings["schema.history.internal.kafka.topic"] = f"{name}.schema-history"
     if kind == "mysql":
         settings["database.server.id"] = f"${{file:{secrets}:server_id}}"
         settings.pop("database.dbname")
         settings["database.include.list"] = database
+    if kind == "tsql":
+        # SQL Server names topics <prefix>.<database>.<schema>.<table>: drop the database part too
+        settings.pop("database.dbname")
+        settings["database.names"] = f"${{file:{secrets}:dbname}}"
+        settings["transforms.route.regex"] = re.escape(name) + r"\.[^.]+\.(.*)"
     return ConnectorPlan(name, database, kind, tables, tuple(topic for _, topic in members), settings)
 
 
@@ -423,7 +440,7 @@ def readiness(
     open_items: Sequence[str],
 ) -> list[Readiness]:
     outcome = {r.job_id: r for r in results}
-    by_dag: dict[str, list[Job]] = {}
+    by_dag: dict[str, list[Job]] = {dag.dag_id: [] for dag in analysis.dags}
     for job in analysis.jobs:
         by_dag.setdefault(job.dag_id, []).append(job)
     topic_of = {table: t for t in topics for table in t.tables}
@@ -441,7 +458,8 @@ def readiness(
             views.append(Readiness(dag_id, {k: Concern("answered", retired) for k in CONCERNS}))
             continue
         if not streamed:
-            views.append(Readiness(dag_id, {k: Concern("open", "none of its jobs streams yet") for k in CONCERNS}))
+            reason = "none of its jobs streams yet" if jobs else "it runs no job the scan can see (no SQL task)"
+            views.append(Readiness(dag_id, {k: Concern("open", reason) for k in CONCERNS}))
             continue
         manual = sorted(j.id for j in jobs if outcome.get(j.id) is not None and outcome[j.id].status == "manual")
         views.append(

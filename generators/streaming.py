@@ -182,21 +182,25 @@ class _MergeBranches:
     update: exp.Update | None
     update_condition: exp.Expr | None
     deletes: tuple[exp.Expr | None, ...]  # the condition of each `THEN DELETE` (None: unconditional)
+    by_source: tuple[str, ...] = ()  # `WHEN NOT MATCHED BY SOURCE` branches: rows the source lacks
 
     @classmethod
     def of(cls, whens: list[exp.Expr]) -> _MergeBranches:
         insert = update = insert_condition = update_condition = None
         deletes: list[exp.Expr | None] = []
+        by_source: list[str] = []
         for when in whens:
             then = when.args.get("then")
             condition = when.args.get("condition")
-            if isinstance(then, exp.Insert) and insert is None:
+            if when.args.get("source"):
+                by_source.append(when.sql())
+            elif isinstance(then, exp.Insert) and not when.args.get("matched") and insert is None:
                 insert, insert_condition = then, condition
-            elif isinstance(then, exp.Update) and update is None:
+            elif isinstance(then, exp.Update) and when.args.get("matched") and update is None:
                 update, update_condition = then, condition
-            elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+            elif isinstance(then, exp.Var) and then.name.upper() == "DELETE" and when.args.get("matched"):
                 deletes.append(condition)
-        return cls(insert, insert_condition, update, update_condition, tuple(deletes))
+        return cls(insert, insert_condition, update, update_condition, tuple(deletes), tuple(by_source))
 
 
 def _merge_keys(statement: exp.Merge) -> list[str]:
@@ -338,9 +342,12 @@ def _merge_conditions(
     notes: list[str] = []
     todos: list[str] = []
     filters: list[exp.Expr] = []
+    for branch in branches.by_source:
+        todos.append(f"{branch}: a stream sees only rows that arrive, never the ones missing from a run")
     for condition in branches.deletes:
         if condition is not None and latest and _reads_only(condition, source_alias):
-            filters.append(exp.not_(exp.paren(condition.copy())))
+            # a NULL condition deletes nothing in the batch run: keep the row then
+            filters.append(exp.not_(exp.func("COALESCE", exp.paren(condition.copy()), exp.false())))
             notes.append(
                 f"MERGE ... WHEN MATCHED AND {condition.sql()} THEN DELETE: the latest change per key is "
                 "filtered out, which retracts the key's row (a delete in the upsert sink)"
@@ -348,16 +355,14 @@ def _merge_conditions(
         else:
             todos.append("MERGE ... THEN DELETE: deletes must come from a changelog (CDC) source")
     insert_condition = branches.insert_condition
-    if insert_condition is not None and latest and _reads_only(insert_condition, source_alias):
-        negated_deletes = {_simplified(exp.not_(c.copy())) for c in branches.deletes if c is not None}
-        if _simplified(insert_condition) not in negated_deletes:
-            filters.append(exp.paren(insert_condition.copy()))
-            notes.append(f"WHEN NOT MATCHED AND {insert_condition.sql()}: a filter on the latest change per key")
-    elif insert_condition is not None:
+    negated_deletes = {_simplified(exp.not_(c.copy())) for c in branches.deletes if c is not None}
+    # inserting only what is not deleted is what the delete filter already does; any other insert
+    # condition would also drop the key's later updates if it were a filter
+    if insert_condition is not None and not (latest and _simplified(insert_condition) in negated_deletes):
         todos.append(f"MERGE inserts only rows where {insert_condition.sql()}: not carried into the stream")
     update_condition = branches.update_condition
     if update_condition is not None:
-        if _recency_guard(update_condition, statement.this.alias_or_name) and latest:
+        if latest and _recency_guard(update_condition, statement, branches.update):
             notes.append(
                 f"WHEN MATCHED AND {update_condition.sql()}: the latest change per key (by its time "
                 "attribute) always wins, so the guard holds by construction"
@@ -372,17 +377,21 @@ def _simplified(condition: exp.Expr) -> str:
     return simplified.sql()
 
 
-def _recency_guard(condition: exp.Expr, target_alias: str) -> bool:
-    """`s.updated_at > t.updated_at`: an update applies only when it is newer than the row."""
-    if not isinstance(condition, exp.GT | exp.GTE):
+def _recency_guard(condition: exp.Expr, statement: exp.Merge, update: exp.Update | None) -> bool:
+    """`s.updated_at > t.updated_at`: an update applies only when it is newer than the row, the
+    target's column being the one the update sets from that source column (`updated_at =
+    s.event_time` makes `s.event_time >= t.updated_at` a guard too)."""
+    if not isinstance(condition, exp.GT | exp.GTE) or update is None:
         return False
     newer, older = condition.this, condition.expression
-    return (
-        isinstance(newer, exp.Column)
-        and isinstance(older, exp.Column)
-        and older.table == target_alias
-        and newer.table != target_alias
-    )
+    target_alias = statement.this.alias_or_name
+    if not (isinstance(newer, exp.Column) and isinstance(older, exp.Column)):
+        return False
+    if older.table != target_alias or newer.table == target_alias:
+        return False
+    assigned = {a.this.name: a.expression for a in update.expressions if isinstance(a, exp.EQ)}
+    value = assigned.get(older.name)
+    return isinstance(value, exp.Column) and value.name == newer.name
 
 
 def _select(statement: exp.Expr, _: StreamContext) -> StreamStatement:
@@ -457,7 +466,7 @@ def drop_run_date_filters(plan: StreamStatement, context: StreamContext) -> Stre
         return plan
     removed: list[str] = []
     for select in plan.query.find_all(exp.Select):
-        pinned: dict[str, exp.Expr] = {}
+        pinned: dict[str, tuple[exp.Expr, str]] = {}
         for clause in ("where", "having", "qualify"):
             condition = select.args.get(clause)
             if condition is None:
@@ -482,11 +491,15 @@ def drop_run_date_filters(plan: StreamStatement, context: StreamContext) -> Stre
     return replace(plan, notes=(*plan.notes, note))
 
 
-PINNED = "kappa_pinned"  # SELECT meta: run-date equalities removed from it, column -> the expression it compared
+# SELECT meta: run-date equalities removed from it, column -> (the expression compared, the date as written)
+PINNED = "kappa_pinned"
 
 
 def _remove_conjuncts(
-    condition: exp.Expr, markers: Mapping[str, str], removed: list[str], pinned: dict[str, exp.Expr]
+    condition: exp.Expr,
+    markers: Mapping[str, str],
+    removed: list[str],
+    pinned: dict[str, tuple[exp.Expr, str]],
 ) -> exp.Expr | None:
     """The condition without its run-date predicates (None when nothing is left); `removed` gets
     their columns and `pinned` the expression each equality held equal to the run date."""
@@ -498,8 +511,10 @@ def _remove_conjuncts(
         if column is not None:
             removed.append(column.sql())
             if isinstance(inner, exp.EQ):
-                side = inner.this if _run_date_value(inner.expression, markers) else inner.expression
-                pinned[column.sql()] = side.copy()
+                on_left = _run_date_value(inner.expression, markers)
+                side, day = (inner.this, inner.expression) if on_left else (inner.expression, inner.this)
+                literal = next((lit.name for lit in day.find_all(exp.Literal) if lit.name in markers), "")
+                pinned[column.sql()] = (side.copy(), literal)
         else:
             kept.append(conjunct)
     if not kept:
@@ -569,7 +584,7 @@ def _join_on_partition(select: exp.Select, carried: list[exp.Column]) -> None:
 def _date_column(select: exp.Select, context: StreamContext) -> exp.Expr | None:
     pinned = _pinned_day(select)
     if pinned is not None:
-        return pinned
+        return pinned[0]
     names = select.meta.get("kappa_date_columns") or []
     parsed = parse(names[0], context.dialect) if names else None
     return parsed if isinstance(parsed, exp.Column) else None
@@ -737,8 +752,9 @@ def run_date_projections(plan: StreamStatement, context: StreamContext) -> Strea
                 continue
             if pinned is None and not filtered:
                 return replace(plan, skipped=SNAPSHOT.format(name=projection.alias_or_name or value.sql()))
-            if pinned is not None:
-                day = exp.cast(pinned.copy(), exp.DataType.build("DATE"))
+            pinned_day = _as_date(*pinned) if pinned is not None else None
+            if pinned_day is not None:
+                day = pinned_day
             elif rowtime is not None and isinstance(table, exp.Table):
                 day = exp.cast(exp.column(rowtime, table.alias_or_name), exp.DataType.build("DATE"))
             else:
@@ -747,7 +763,8 @@ def run_date_projections(plan: StreamStatement, context: StreamContext) -> Strea
             projection.replace(day.as_(name) if name else day)
             if select.args.get("group"):
                 select.group_by(day.copy(), copy=False)
-            changed.append(f"{name or value.sql()} from {pinned.sql() if pinned is not None else 'the event date'}")
+            origin = pinned[0].sql() if pinned_day is not None and pinned is not None else "the event date"
+            changed.append(f"{name or value.sql()} from {origin}")
     if not changed:
         return plan
     note = (
@@ -764,15 +781,26 @@ SNAPSHOT = (
 )
 
 
-def _pinned_day(select: exp.Select) -> exp.Expr | None:
+def _pinned_day(select: exp.Select) -> tuple[exp.Expr, str] | None:
     """The expression this SELECT's run-date equality held equal to the run date (`dt` of
-    `WHERE dt = '{{ ds }}'`): within one run, a run-date constant in the projection equals it.
-    An event-time expression (`to_date(event_time) = ds`) wins over an arrival partition."""
-    pinned: dict[str, exp.Expr] = select.meta.get(PINNED) or {}
+    `WHERE dt = '{{ ds }}'`) and the date as the run wrote it: within one run, a run-date
+    constant in the projection equals it. An event-time expression (`to_date(event_time) = ds`)
+    wins over an arrival partition."""
+    pinned: dict[str, tuple[exp.Expr, str]] = select.meta.get(PINNED) or {}
     if not pinned:
         return None
-    computed = [e for e in pinned.values() if not isinstance(e, exp.Column)]
+    computed = [p for p in pinned.values() if not isinstance(p[0], exp.Column)]
     return computed[0] if computed else next(iter(pinned.values()))
+
+
+def _as_date(expression: exp.Expr, written: str) -> exp.Expr | None:
+    """The pinned expression as a DATE, read the way the run wrote the date it compared it with
+    (`2024-01-15` for ds, `20240115` for ds_nodash); None for another form."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", written):
+        return exp.cast(expression.copy(), exp.DataType.build("DATE"))
+    if re.fullmatch(r"\d{8}", written):
+        return exp.Anonymous(this="TO_DATE", expressions=[expression.copy(), exp.Literal.string("yyyyMMdd")])
+    return None
 
 
 def window_conflicts(plan: StreamStatement, context: StreamContext) -> StreamStatement:

@@ -1398,15 +1398,14 @@ def _versions_note(versioned: Sequence[Versioned], job: Job, warehouse: Warehous
     """What a temporal join saw of its versioned tables, for a reviewer reading a difference."""
     logical = [_logical(v.name, job.reads, warehouse) or v.name for v in versioned]
     final_only = [name for name in logical if name not in warehouse.versions]
-    if final_only:
-        return (
-            f"temporal joins see {', '.join(final_only)} in its final version only (the data has no earlier "
-            "versions), so facts older than a row's last update find no match"
-        )
+    seen = (
+        f"{', '.join(final_only)} in its sample rows only, each row valid from the start"
+        if final_only
+        else f"{', '.join(logical)} over the versions the batch replay produced"
+    )
     return (
-        f"temporal joins look up {', '.join(logical)} as of each fact's event time, over the versions the "
-        "batch replay produced; a batch run saw the version current on its run day, even when that version "
-        "arrived after the fact happened or before it"
+        f"temporal joins look up {seen}, as of each fact's event time; a batch run saw the version "
+        "current on its run day, even when that version arrived after the fact happened or before it"
     )
 
 

@@ -54,7 +54,7 @@ def test_topics_are_valid_kafka_topic_resources(output: Path) -> None:
     by_topic = {d["spec"].get("topicName", d["metadata"]["name"]): d["spec"]["config"] for d in documents}
     # keyed upsert topics are compacted; event topics keep a replay window, forever for a reprocess source
     assert by_topic["marts.fct_orders"]["cleanup.policy"] == "compact"
-    assert by_topic["raw.order_events"] == {
+    assert by_topic["raw.payments"] == {
         "cleanup.policy": "delete",
         "retention.ms": str(7 * 86_400_000),
         "min.insync.replicas": "2",
@@ -99,11 +99,17 @@ def test_every_dag_answers_the_four_concerns(output: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("topic", "name"),
-    [("marts.fct_orders", "marts.fct-orders"), ("Raw__Events.", "raw-events"), ("_", "topic")],
+    "topic", ["marts.fct_orders", "marts.fct-orders", "Marts.Fct_Orders", "a._b", "Raw__Events.", "_", "x" * 300]
 )
-def test_topic_resource_names_are_dns_subdomains(topic: str, name: str) -> None:
-    assert k8s_name(topic) == name
+def test_topic_resource_names_are_dns_subdomains(topic: str) -> None:
+    name = k8s_name(topic)
+    assert jsonschema.Draft202012Validator(SCHEMA["properties"]["metadata"]).is_valid({"name": name}), name
+
+
+def test_topics_that_differ_get_resources_that_differ() -> None:
+    topics = ["marts.fct_orders", "marts.fct-orders", "Marts.Fct_Orders", "a._b", "a.-b"]
+    assert len({k8s_name(t) for t in topics}) == len(topics)
+    assert k8s_name("raw.order-events") == "raw.order-events"  # a valid name stays as it is
 
 
 def test_a_long_replay_window_goes_to_tiered_storage() -> None:

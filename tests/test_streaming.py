@@ -13,7 +13,7 @@ from generators.streaming import StreamContext, to_stream
 
 DATA = Path(__file__).parent / "data" / "streaming"
 CONTEXT = {
-    "markers": {"2024-01-15": "ds"},
+    "markers": {"2024-01-15": "ds", "20240115": "ds_nodash"},
     "time_attributes": {"raw.changes": "updated_at", "s.a": "ts", "s.b": "ts"},
     "dimensions": frozenset(),
 }

@@ -9,6 +9,20 @@ kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic analytics.order_facts --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic dbt_marts.daily_payment_totals --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic dbt_marts.dim_customer_profiles --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic dbt_marts.fct_order_state --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic dbt_snapshots.customers_snapshot --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic dbt_staging.stg_customers --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# events a reprocess job rebuilds from: kept forever (tiered storage) so history can be replayed
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic dbt_staging.stg_order_events --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=-1 --config remote.storage.enable=true --config local.retention.ms=604800000
+# events: kept 7 days (no batch job looks back further)
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic dbt_staging.stg_payments --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic lake.clickstream_sessions --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic lake.customer_activity --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
@@ -31,19 +45,25 @@ kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic
 # events: kept 7 days (no batch job looks back further)
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic lake.order_events_pl --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic marts.channel_revenue_daily_v1 --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic marts.customer_ltv --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic marts.customer_order_summary_v1 --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic marts.daily_revenue --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic marts.dim_customer --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic marts.fct_orders --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
+# keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic marts.session_funnel_daily_v1 --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
 # events: kept 7 days (no batch job looks back further)
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic raw.clickstream --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic raw.customers_cdc --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config delete.retention.ms=86400000
-# events: kept 7 days (no batch job looks back further)
-kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic raw.order_events --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
+# events a reprocess job rebuilds from: kept forever (tiered storage) so history can be replayed
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic raw.order_events --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=-1 --config remote.storage.enable=true --config local.retention.ms=604800000
 # events: kept 7 days (no batch job looks back further)
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic raw.payments --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 # keyed (upsert or changelog): compaction keeps the latest value of every key, all a replay needs

@@ -52,7 +52,8 @@ CREATE TABLE `shop_analytics_marts_dim_customer` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-bq_customer_360.merge_dim_customer-dim_customer'
+  'sink.transactional-id-prefix' = 'kappa-bq_customer_360.merge_dim_customer-dim_customer',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `shop_analytics_marts_dim_customer`

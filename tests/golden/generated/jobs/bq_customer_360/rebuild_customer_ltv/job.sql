@@ -85,7 +85,8 @@ CREATE TABLE `shop_analytics_marts_customer_ltv` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-bq_customer_360.rebuild_customer_ltv-customer_ltv'
+  'sink.transactional-id-prefix' = 'kappa-bq_customer_360.rebuild_customer_ltv-customer_ltv',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `shop_analytics_marts_customer_ltv`

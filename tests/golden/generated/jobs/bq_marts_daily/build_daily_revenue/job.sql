@@ -63,7 +63,8 @@ CREATE TABLE `shop_analytics_marts_daily_revenue` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-bq_marts_daily.build_daily_revenue-daily_revenue'
+  'sink.transactional-id-prefix' = 'kappa-bq_marts_daily.build_daily_revenue-daily_revenue',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `shop_analytics_marts_daily_revenue`

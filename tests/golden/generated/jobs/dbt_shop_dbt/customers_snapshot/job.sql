@@ -54,7 +54,8 @@ CREATE TABLE `dbt_snapshots_customers_snapshot` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.customers_snapshot-customers_snapshot'
+  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.customers_snapshot-customers_snapshot',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `dbt_snapshots_customers_snapshot`

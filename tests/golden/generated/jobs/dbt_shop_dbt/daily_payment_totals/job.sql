@@ -60,7 +60,8 @@ CREATE TABLE `dbt_marts_daily_payment_totals` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.daily_payment_totals-daily_payment_totals'
+  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.daily_payment_totals-daily_payment_totals',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `dbt_marts_daily_payment_totals`

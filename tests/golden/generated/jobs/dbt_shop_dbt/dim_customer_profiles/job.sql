@@ -79,7 +79,8 @@ CREATE TABLE `dbt_marts_dim_customer_profiles` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.dim_customer_profiles-dim_customer_profiles'
+  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.dim_customer_profiles-dim_customer_profiles',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `dbt_marts_dim_customer_profiles`

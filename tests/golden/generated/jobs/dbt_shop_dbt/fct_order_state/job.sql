@@ -60,9 +60,9 @@ CREATE TABLE `dbt_marts_fct_order_state` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.fct_order_state-fct_order_state'
+  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.fct_order_state-fct_order_state',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `dbt_marts_fct_order_state`
-SELECT CAST(dbt_internal_source.order_id AS DECIMAL(19, 0)) AS order_id, CAST(dbt_internal_source.customer_id AS DECIMAL(19, 0)) AS customer_id, CAST(dbt_internal_source.order_status AS STRING) AS order_status, CAST(dbt_internal_source.order_amount AS DECIMAL(12, 2)) AS order_amount, CAST(dbt_internal_source.currency AS STRING) AS currency, CAST(dbt_internal_source.country AS STRING) AS country, CAST(dbt_internal_source.updated_at AS TIMESTAMP(3)) AS updated_at FROM (SELECT order_id, customer_id, order_status, order_amount, currency, country, updated_at FROM (SELECT order_id, customer_id, order_status, line_amount AS order_amount, currency, country, event_time AS updated_at, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY event_time DESC) AS _w FROM dbt_staging_stg_order_events AS stg_order_events) AS _t WHERE _w = 1) AS dbt_internal_source
-ON CONFLICT DO DEDUPLICATE;
+SELECT CAST(dbt_internal_source.order_id AS DECIMAL(19, 0)) AS order_id, CAST(dbt_internal_source.customer_id AS DECIMAL(19, 0)) AS customer_id, CAST(dbt_internal_source.order_status AS STRING) AS order_status, CAST(dbt_internal_source.order_amount AS DECIMAL(12, 2)) AS order_amount, CAST(dbt_internal_source.currency AS STRING) AS currency, CAST(dbt_internal_source.country AS STRING) AS country, CAST(dbt_internal_source.updated_at AS TIMESTAMP(3)) AS updated_at FROM (SELECT order_id, customer_id, order_status, order_amount, currency, country, updated_at FROM (SELECT order_id, customer_id, order_status, line_amount AS order_amount, currency, country, event_time AS updated_at, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY event_time DESC) AS _w FROM dbt_staging_stg_order_events AS stg_order_events) AS _t WHERE _w = 1) AS dbt_internal_source;

@@ -50,7 +50,8 @@ CREATE TABLE `dbt_staging_stg_customers` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.stg_customers-stg_customers'
+  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.stg_customers-stg_customers',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `dbt_staging_stg_customers`

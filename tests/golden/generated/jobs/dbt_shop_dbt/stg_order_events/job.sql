@@ -57,7 +57,8 @@ CREATE TABLE `dbt_staging_stg_order_events` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.stg_order_events-stg_order_events'
+  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.stg_order_events-stg_order_events',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `dbt_staging_stg_order_events`

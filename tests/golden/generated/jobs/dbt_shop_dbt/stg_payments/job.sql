@@ -54,7 +54,8 @@ CREATE TABLE `dbt_staging_stg_payments` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.stg_payments-stg_payments'
+  'sink.transactional-id-prefix' = 'kappa-dbt_shop_dbt.stg_payments-stg_payments',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `dbt_staging_stg_payments`

@@ -65,7 +65,8 @@ CREATE TABLE `finance_reporting_daily_ledger` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-finance_legacy_ledger.post_daily_ledger-daily_ledger'
+  'sink.transactional-id-prefix' = 'kappa-finance_legacy_ledger.post_daily_ledger-daily_ledger',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `finance_reporting_daily_ledger`

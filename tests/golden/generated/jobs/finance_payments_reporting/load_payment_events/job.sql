@@ -61,7 +61,8 @@ CREATE TABLE `finance_reporting_payment_events` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-finance_payments_reporting.load_payment_events-payment_events'
+  'sink.transactional-id-prefix' = 'kappa-finance_payments_reporting.load_payment_events-payment_events',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `finance_reporting_payment_events`

@@ -64,7 +64,8 @@ CREATE TABLE `finance_reporting_revenue_summary` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-finance_payments_reporting.rebuild_revenue_summary-revenue_summary'
+  'sink.transactional-id-prefix' = 'kappa-finance_payments_reporting.rebuild_revenue_summary-revenue_summary',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `finance_reporting_revenue_summary`

@@ -92,7 +92,8 @@ CREATE TABLE `lake_daily_funnel` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-lake_daily_funnel.build_daily_funnel-daily_funnel'
+  'sink.transactional-id-prefix' = 'kappa-lake_daily_funnel.build_daily_funnel-daily_funnel',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_daily_funnel`

@@ -91,7 +91,8 @@ CREATE TABLE `lake_customer_activity` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.build_customer_activity-customer_activity'
+  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.build_customer_activity-customer_activity',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_customer_activity`

@@ -118,7 +118,8 @@ CREATE TABLE `lake_daily_sales` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.build_daily_sales-daily_sales'
+  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.build_daily_sales-daily_sales',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_daily_sales`

@@ -61,9 +61,9 @@ CREATE TABLE `lake_dim_customers` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.merge_dim_customers-dim_customers'
+  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.merge_dim_customers-dim_customers',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_dim_customers`
-SELECT CAST(s.customer_id AS BIGINT) AS customer_id, CAST(s.email AS STRING) AS email, CAST(s.first_name AS STRING) AS first_name, CAST(s.last_name AS STRING) AS last_name, CAST(s.country AS STRING) AS country, CAST(s.segment AS STRING) AS segment, CAST(s.marketing_opt_in AS BOOLEAN) AS marketing_opt_in, CAST(s.updated_at AS TIMESTAMP_LTZ(3)) AS updated_at FROM (SELECT op, customer_id, email, first_name, last_name, country, segment, marketing_opt_in, updated_at FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY updated_at DESC) AS rn FROM raw_customers_cdc AS customers_cdc) AS changes WHERE rn = 1) AS s WHERE NOT (s.op = 'd')
-ON CONFLICT DO DEDUPLICATE;
+SELECT CAST(s.customer_id AS BIGINT) AS customer_id, CAST(s.email AS STRING) AS email, CAST(s.first_name AS STRING) AS first_name, CAST(s.last_name AS STRING) AS last_name, CAST(s.country AS STRING) AS country, CAST(s.segment AS STRING) AS segment, CAST(s.marketing_opt_in AS BOOLEAN) AS marketing_opt_in, CAST(s.updated_at AS TIMESTAMP_LTZ(3)) AS updated_at FROM (SELECT op, customer_id, email, first_name, last_name, country, segment, marketing_opt_in, updated_at FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY updated_at DESC) AS rn FROM raw_customers_cdc AS customers_cdc) AS changes WHERE rn = 1) AS s WHERE NOT COALESCE((s.op = 'd'), FALSE);

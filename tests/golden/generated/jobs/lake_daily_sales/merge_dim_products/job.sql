@@ -49,7 +49,8 @@ CREATE TABLE `lake_dim_products` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.merge_dim_products-dim_products'
+  'sink.transactional-id-prefix' = 'kappa-lake_daily_sales.merge_dim_products-dim_products',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_dim_products`

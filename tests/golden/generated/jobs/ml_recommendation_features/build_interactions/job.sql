@@ -92,7 +92,8 @@ CREATE TABLE `lake_ml_user_item_interactions` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-ml_recommendation_features.build_interactions-ml_user_item_interactions'
+  'sink.transactional-id-prefix' = 'kappa-ml_recommendation_features.build_interactions-ml_user_item_interactions',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_ml_user_item_interactions`

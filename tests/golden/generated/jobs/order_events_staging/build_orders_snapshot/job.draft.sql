@@ -68,7 +68,8 @@ CREATE TABLE `lake_orders` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-order_events_staging.build_orders_snapshot-orders'
+  'sink.transactional-id-prefix' = 'kappa-order_events_staging.build_orders_snapshot-orders',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_orders`

@@ -63,7 +63,8 @@ CREATE TABLE `staging_clickstream` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-order_events_staging.staging.stage_clickstream-clickstream'
+  'sink.transactional-id-prefix' = 'kappa-order_events_staging.staging.stage_clickstream-clickstream',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `staging_clickstream`

@@ -63,7 +63,8 @@ CREATE TABLE `staging_order_events` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-order_events_staging.staging.stage_order_events-order_events'
+  'sink.transactional-id-prefix' = 'kappa-order_events_staging.staging.stage_order_events-order_events',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `staging_order_events`

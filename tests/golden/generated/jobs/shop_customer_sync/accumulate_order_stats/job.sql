@@ -59,7 +59,8 @@ CREATE TABLE `analytics_customer_order_stats` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-shop_customer_sync.accumulate_order_stats-customer_order_stats'
+  'sink.transactional-id-prefix' = 'kappa-shop_customer_sync.accumulate_order_stats-customer_order_stats',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `analytics_customer_order_stats`

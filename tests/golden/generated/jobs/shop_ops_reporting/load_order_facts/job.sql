@@ -85,7 +85,8 @@ CREATE TABLE `analytics_order_facts` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-shop_ops_reporting.load_order_facts-order_facts'
+  'sink.transactional-id-prefix' = 'kappa-shop_ops_reporting.load_order_facts-order_facts',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `analytics_order_facts`

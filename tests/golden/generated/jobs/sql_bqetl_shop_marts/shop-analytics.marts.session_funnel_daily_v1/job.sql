@@ -65,7 +65,8 @@ CREATE TABLE `shop_analytics_marts_session_funnel_daily_v1` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-sql_bqetl_shop_marts.shop-analytics.marts.session_funnel_daily_v1-session_funnel_daily_v1'
+  'sink.transactional-id-prefix' = 'kappa-sql_bqetl_shop_marts.shop-analytics.marts.session_funnel_daily_v1-session_funnel_daily_v1',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `shop_analytics_marts_session_funnel_daily_v1`

@@ -68,7 +68,8 @@ CREATE TABLE `lake_clickstream_sessions` (
   'key.format' = 'json',
   'value.format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.build_sessions-clickstream_sessions'
+  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.build_sessions-clickstream_sessions',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_clickstream_sessions`

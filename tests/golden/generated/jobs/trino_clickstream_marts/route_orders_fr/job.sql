@@ -60,7 +60,8 @@ CREATE TABLE `lake_order_events_fr` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.route_orders_fr-order_events_fr'
+  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.route_orders_fr-order_events_fr',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_order_events_fr`

@@ -60,7 +60,8 @@ CREATE TABLE `lake_order_events_nl` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.route_orders_nl-order_events_nl'
+  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.route_orders_nl-order_events_nl',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_order_events_nl`

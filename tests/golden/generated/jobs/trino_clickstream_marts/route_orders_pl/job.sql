@@ -60,7 +60,8 @@ CREATE TABLE `lake_order_events_pl` (
   'properties.bootstrap.servers' = 'kafka:9092',
   'format' = 'json',
   'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.route_orders_pl-order_events_pl'
+  'sink.transactional-id-prefix' = 'kappa-trino_clickstream_marts.route_orders_pl-order_events_pl',
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO `lake_order_events_pl`
