@@ -73,6 +73,10 @@ class GenerateConfig:
     filesystem_format: str = "json"  # bundled with PyFlink: json, csv, raw; parquet/orc need jars
     event_time_columns: tuple[str, ...] = DEFAULT_EVENT_TIME_COLUMNS  # preferred, in order
     watermark_delay: str = "5 SECOND"  # WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+    kafka_security_protocol: str = ""  # "" (the broker's listener decides) | SSL | SASL_PLAINTEXT | SASL_SSL
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"  # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, with SASL_*
+    kafka_username: str = "${KAFKA_USER}"  # credentials: ${ENV} placeholders only
+    kafka_password: str = "${KAFKA_PASSWORD}"
     topic_partitions: int = 6  # infra/topics.yaml: partitions of every topic
     topic_replicas: int = 3
     topic_retention_days: int = 7  # event topics keep at least this; longer replay windows go to tiered storage
@@ -194,6 +198,10 @@ _CHECKS: dict[str, _Check] = {
     "filesystem_format": _string,
     "event_time_columns": _names,
     "watermark_delay": _matches(_INTERVAL, "5 SECOND"),
+    "kafka_security_protocol": _one_of(frozenset({"", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})),
+    "kafka_sasl_mechanism": _one_of(frozenset({"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"})),
+    "kafka_username": _credential,
+    "kafka_password": _credential,
     "topic_partitions": _positive,
     "topic_replicas": _positive,
     "topic_retention_days": _positive,

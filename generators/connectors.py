@@ -150,6 +150,29 @@ def _kafka_delivery(context: ConnectorContext) -> dict[str, str]:
     return {"properties.isolation.level": "read_committed"}
 
 
+_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+def _kafka_security(context: ConnectorContext) -> dict[str, str]:
+    """The client's security settings from `[generate]`; the credentials stay `${ENV}`
+    placeholders, filled in where the job is deployed."""
+    config = context.config
+    if not config.kafka_security_protocol:
+        return {}
+    options = {"properties.security.protocol": config.kafka_security_protocol}
+    if config.kafka_security_protocol.startswith("SASL_"):
+        module = _LOGIN_MODULES[config.kafka_sasl_mechanism]
+        options["properties.sasl.mechanism"] = config.kafka_sasl_mechanism
+        options["properties.sasl.jaas.config"] = (
+            f'{module} required username="{config.kafka_username}" password="{config.kafka_password}";'
+        )
+    return options
+
+
 def _kafka(context: ConnectorContext) -> dict[str, str]:
     config = context.config
     consumer = (
@@ -164,6 +187,7 @@ def _kafka(context: ConnectorContext) -> dict[str, str]:
         **consumer,
         "format": config.source_format,
         **_kafka_delivery(context),
+        **_kafka_security(context),
     }
 
 
@@ -180,6 +204,7 @@ def _upsert_kafka(context: ConnectorContext) -> dict[str, str]:
         "key.format": config.source_format,
         "value.format": config.source_format,
         **_kafka_delivery(context),
+        **_kafka_security(context),
     }
 
 

@@ -18,7 +18,12 @@ from analyzer.errors import UsageError
 from analyzer.models import SinkMode
 from generators import config as config_module
 from generators import connectors as connectors_module
-from generators.config import DEFAULT_EVENT_TIME_COLUMNS, GenerateConfig, load_generate_config
+from generators.config import (
+    DEFAULT_EVENT_TIME_COLUMNS,
+    GenerateConfig,
+    generate_config_from_mapping,
+    load_generate_config,
+)
 from generators.connectors import (
     CONNECTORS,
     ChangelogMode,
@@ -357,3 +362,22 @@ def test_docstring_examples() -> None:
     for module in (connectors_module, config_module):
         failures, _ = doctest.testmod(module)
         assert failures == 0, module.__name__
+
+
+def test_kafka_credentials_are_placeholders_in_every_kafka_table() -> None:
+    config = replace(PLAIN.config, kafka_security_protocol="SASL_SSL")
+    for name in ("kafka", "upsert-kafka", "kafka-debezium"):
+        for role in ("source", "sink"):
+            options = CONNECTORS[name].options(replace(PLAIN, config=config, role=role))
+            assert options["properties.security.protocol"] == "SASL_SSL"
+            assert options["properties.sasl.mechanism"] == "SCRAM-SHA-512"
+            assert options["properties.sasl.jaas.config"] == (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                'username="${KAFKA_USER}" password="${KAFKA_PASSWORD}";'
+            )
+    assert "properties.security.protocol" not in CONNECTORS["kafka"].options(PLAIN)
+
+
+def test_a_literal_kafka_password_is_refused() -> None:
+    with pytest.raises(UsageError, match="placeholders only"):
+        generate_config_from_mapping({"kafka_password": "hunter2"}, "kappa.toml")
