@@ -433,7 +433,7 @@ def jvm(report: Report, profile: Profile) -> None:
     if validate.returncode == 0 and "throughput" in lines:
         rate = float(lines["throughput"].split()[1])
         report.add("B7", "validation, jobs/s in one JVM after start-up", f"{rate:.1f} jobs/s", ">= 15", rate >= 15)
-        report.add("B7", "validation, JVM start-up", " ".join(lines.get("JVM", "JVM ?").split()[2:4]))
+        report.add("B7", "validation, JVM start-up", " ".join(lines.get("JVM", "JVM + TableEnv ? s").split()[3:5]))
     else:
         report.note(f"B7 validation failed: {validate.stderr.strip()[-300:]}")
     verify = subprocess.run(
