@@ -143,7 +143,7 @@ def _merge(statement: exp.Expr, context: StreamContext) -> StreamStatement:
     else:
         source = using.copy()
     keys = _merge_keys(statement)
-    source_keys = _merge_source_keys(statement)
+    source_keys = _merge_keys(statement, source=True)
     latest = isinstance(using, exp.Subquery) and _latest_window(using.this, source_keys) is not None
     notes = ["MERGE becomes INSERT INTO an upsert sink keyed by the MERGE condition"]
     todos: list[str] = []
@@ -203,23 +203,15 @@ class _MergeBranches:
         return cls(insert, insert_condition, update, update_condition, tuple(deletes), tuple(by_source))
 
 
-def _merge_keys(statement: exp.Merge) -> list[str]:
+def _merge_keys(statement: exp.Merge, *, source: bool = False) -> list[str]:
+    """The key columns of the MERGE condition: the target's side of `t.k = s.k` (`k`), or with
+    `source` the source's side."""
     target_alias = statement.this.alias_or_name
     keys: list[str] = []
     for eq in statement.args["on"].find_all(exp.EQ):
         for side in (eq.this, eq.expression):
-            if isinstance(side, exp.Column) and side.table == target_alias and side.name not in keys:
-                keys.append(side.name)
-    return keys
-
-
-def _merge_source_keys(statement: exp.Merge) -> list[str]:
-    """The source's side of each key equality in the MERGE condition (`t.k = s.k` -> `k`)."""
-    target_alias = statement.this.alias_or_name
-    keys: list[str] = []
-    for eq in statement.args["on"].find_all(exp.EQ):
-        for side in (eq.this, eq.expression):
-            if isinstance(side, exp.Column) and side.table != target_alias and side.name not in keys:
+            ours = side.table != target_alias if isinstance(side, exp.Column) else False
+            if isinstance(side, exp.Column) and ours == source and side.name not in keys:
                 keys.append(side.name)
     return keys
 
@@ -318,9 +310,9 @@ def _run_date_column(query: exp.Expr, markers: Mapping[str, str]) -> exp.Column 
         where = select.args.get("where")
         conjuncts = list(where.this.flatten()) if where is not None and isinstance(where.this, exp.And) else []
         for conjunct in conjuncts or ([where.this] if where is not None else []):
-            if isinstance(conjunct, exp.EQ) and _is_run_date_predicate(conjunct, markers) is not None:
-                column = _is_run_date_predicate(conjunct, markers)
-                return exp.column(column.name) if column is not None else None
+            column = _is_run_date_predicate(conjunct, markers) if isinstance(conjunct, exp.EQ) else None
+            if column is not None:
+                return exp.column(column.name)
     return None
 
 

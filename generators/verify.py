@@ -1481,14 +1481,13 @@ def _valid_from_start(
     key_at = [index[k.lower()] for k in spec.key if k.lower() in index]
     if time_at is None or len(key_at) != len(spec.key) or not key_at:
         return list(rows)
-    first: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    first: dict[tuple[Any, ...], tuple[datetime, tuple[Any, ...]]] = {}
     for row in rows:
         key = tuple(row[i] for i in key_at)
         moment = _as_datetime(row[time_at])
-        held = first.get(key)
-        if moment is not None and (held is None or moment < (_as_datetime(held[time_at]) or moment)):
-            first[key] = row
-    backdated = [(*row[:time_at], EARLIEST, *row[time_at + 1 :]) for row in first.values()]
+        if moment is not None and (key not in first or moment < first[key][0]):
+            first[key] = (moment, row)
+    backdated = [(*row[:time_at], EARLIEST, *row[time_at + 1 :]) for _, row in first.values()]
     return [*backdated, *rows]
 
 

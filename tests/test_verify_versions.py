@@ -48,11 +48,8 @@ def test_the_feed_holds_every_version_and_the_first_is_valid_from_the_start(ware
     assert fed is not None
     columns, rows = fed
     assert columns == ["id", "name", "updated_at"]
-    assert rows == [
-        (1, "new", EARLIEST),
-        (1, "new", datetime(2024, 1, 11, 10)),
-        (1, "vip", datetime(2024, 1, 13, 9)),
-    ]
+    assert rows[0] == (1, "new", EARLIEST)  # the backdated first version comes first
+    assert sorted(rows[1:]) == [(1, "new", datetime(2024, 1, 11, 10)), (1, "vip", datetime(2024, 1, 13, 9))]
     # a table the job does not join as of a time gets its final rows only
     plain = warehouse_feed(warehouse, ["lake.dim"])("lake.dim")
     assert plain is not None and plain[1] == [(1, "vip", datetime(2024, 1, 13, 9))]
