@@ -17,6 +17,7 @@ from .models import Classification, Finding, Pattern, SinkMode
 from .rules import EVIDENCE_RULES, JobFacts
 from .rules.base import WRITING_KINDS
 from .rules.c421_state_ttl import keeps_state, lookback_window_days, suggested_ttl_days
+from .rules.f102_update_in_place import replaced_by_insert
 from .sql import StatementAnalysis
 
 CLASS_PRECEDENCE = (Classification.STATEFUL, Classification.SINK_UPDATE, Classification.STATELESS)
@@ -75,13 +76,23 @@ def _date_output(analysis: StatementAnalysis) -> tuple[str, ...]:
 
 
 def _partition_columns(facts: JobFacts, analysis: StatementAnalysis) -> list[str]:
-    """Columns the written table is partitioned by: the statement's PARTITION clause, else the DDL."""
+    """Columns the written table is partitioned by: the statement's PARTITION clause, else the DDL,
+    else the columns of the slice a DELETE clears before the INSERT refills it (a partition
+    replaced by hand, as a query scheduler writes `DELETE ... WHERE day = @date; INSERT ...`)."""
     spec = [bare(c) for c, _ in analysis.partition_spec]
     if spec:
         return spec
     outputs = {bare(c).lower() for c in analysis.output_columns}
     declared = facts.table_partitions.get(analysis.target or "", ())
-    return [c for c in declared if c.lower() in outputs]
+    if declared:
+        return [c for c in declared if c.lower() in outputs]
+    cleared = (
+        bare(predicate.column)
+        for index, (_, delete) in enumerate(facts.statements)
+        if delete.target == analysis.target and replaced_by_insert(facts, index)
+        for predicate in delete.predicates
+    )
+    return list(dict.fromkeys(c for c in cleared if c.lower() in outputs))
 
 
 def upsert_key(facts: JobFacts) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from generators.config import load_generate_config
 from generators.connectors import CONNECTORS
+from generators.derived_schemas import with_derived_schemas
 from generators.flink import GENERATED, GeneratedJob, catalog_for, statuses
 from generators.flink import generate as generate_jobs
 from generators.infra import infra_files, plan_infra
@@ -389,7 +390,7 @@ def run_generate(
         sinks = ", ".join(name for name, connector in CONNECTORS.items() if connector.is_sink)
         raise UsageError(f"unknown sink {sink!r}; choose one of: {sinks}")
     schema_tables = load_schema_file(schema) if schema is not None else {}
-    analysis = _scan_with_progress(path, config)
+    analysis = with_derived_schemas(_scan_with_progress(path, config))
     catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
     results = generate_jobs(analysis, catalog, settings, sink)
     files = {r.path: r.sql for r in results if r.path and r.sql}

@@ -73,6 +73,7 @@ class TableDef:
     file: str
     line: int  # 1-based line of the CREATE keyword
     partition_spec: tuple[str, ...] = ()  # partition expressions as written: "dt", "DATE(ts)"
+    derived_from: str = ""  # no DDL: the job whose query typed the table (generators.derived_schemas)
 
     def column(self, name: str) -> ColumnDef | None:
         lowered = name.lower()
@@ -440,6 +441,7 @@ def table_defs_to_dict(defs: Mapping[str, TableDef]) -> dict[str, Any]:
             "partition_spec": list(table_def.partition_spec),
             "file": table_def.file,
             "line": table_def.line,
+            **({"derived_from": table_def.derived_from} if table_def.derived_from else {}),
         }
         for name, table_def in sorted(defs.items())
     }
@@ -472,6 +474,7 @@ def _table_def_from_dict(name: str, entry: Mapping[str, Any]) -> TableDef:
         file=str(entry.get("file", "")),
         line=int(entry.get("line", 1)),
         partition_spec=tuple(str(item) for item in entry.get("partition_spec", ())),
+        derived_from=str(entry.get("derived_from", "")),
     )
 
 

@@ -25,6 +25,7 @@ from analyzer.resources import one_line, render_template
 
 from .config import GenerateConfig
 from .connectors import CONNECTORS, ConnectorContext, sink_for, writable_type
+from .derived_schemas import derive_table_defs
 from .flink_dialect import to_flink
 from .output import safe_name
 from .schema import FlinkColumn, FlinkTable, resolve_table
@@ -745,7 +746,9 @@ def _unique_paths(results: list[GeneratedJob]) -> list[GeneratedJob]:
 
 
 def catalog_for(analysis: Analysis, definitions: Mapping[str, Any], schema_file: Mapping[str, FlinkTable]) -> Catalog:
-    """Tables updated in place (MERGE / UPDATE targets, CDC feeds) are read as changelogs."""
+    """Tables updated in place (MERGE / UPDATE targets, CDC feeds) are read as changelogs; tables
+    without a definition are typed from the queries that write them (`derive_table_defs`)."""
+    definitions = {**derive_table_defs(analysis.jobs, definitions), **definitions}
     cdc = {t for job in analysis.jobs for t in job.writes if {"C410", "C411"} & _codes(job)}
     cdc |= {t for job in analysis.jobs for t in job.reads if "cdc" in t}
     keys = {table: job.upsert_key for job in analysis.jobs if job.upsert_key for table in job.writes}

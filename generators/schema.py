@@ -401,9 +401,15 @@ def _from_ddl(name: str, table_def: _TableDefLike) -> tuple[FlinkTable, tuple[Fi
         columns=columns,
         primary_key=tuple(table_def.primary_key),
         partitioned_by=tuple(column for column in table_def.partitioned_by if column in plain),
-        origin=f"ddl:{table_def.file}:{table_def.line}",
+        origin=_origin(table_def),
     )
     return resolved, findings
+
+
+def _origin(table_def: _TableDefLike) -> str:
+    where = f"{table_def.file}:{table_def.line}"
+    derived_from = getattr(table_def, "derived_from", "")
+    return f"typed from {derived_from}'s query at {where}" if derived_from else f"ddl:{where}"
 
 
 def _inferred(

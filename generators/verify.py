@@ -83,6 +83,7 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 from analyzer.models import Analysis, Finding, Job, JobOrigin, Pattern, RenderedSql, SqlSource, SqlStatus
 
 from . import flink_dialect  # noqa: F401 - registers the "flink" dialect with sqlglot
+from .derived_schemas import merge_inserted_rows, with_derived_schemas
 from .flink import GENERATED, GeneratedJob
 from .streaming import flink_identifier, table_name
 from .validate import PlannerUnavailable, Statement, split_statements
@@ -131,7 +132,6 @@ READ_ONLY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Describe, exp
 VOLATILE = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime, exp.CurrentDatetime, exp.Rand)
 VOLATILE_NAMES = frozenset({"NOW", "LOCALTIMESTAMP", "PROCTIME", "SYSDATE", "GETDATE", "CURRENT_ROW_TIMESTAMP"})
 RANK = {Pattern.TRANSFORM: 0, Pattern.FIX: 1, Pattern.REPROCESS: 2}
-NOT_REPLAYED = {JobOrigin.DBT: "dbt model", JobOrigin.SQL_FILE: "query file"}
 
 
 class Render(Protocol):
@@ -529,7 +529,11 @@ def to_duckdb(statement: exp.Expr, warehouse: Warehouse, session: Session) -> tu
         target = _target_table(statement.this)
         if target is None:
             return [], f"{statement.key.upper()} without a table"
-        _require(table_name(target), warehouse)
+        name = table_name(target)
+        if not warehouse.exists(name) and not warehouse.create_from_ddl(name):
+            # the first run of a job that replaces its partition (DELETE, then INSERT) meets no
+            # table yet: there is nothing to change, the INSERT creates it
+            return [], f"{statement.key.upper()} of {name}, which holds no rows yet"
         tree = statement
         _rename_tables(tree, tree.this)
         return [_duck(tree)], ""
@@ -642,7 +646,6 @@ def _merge(statement: exp.Merge, warehouse: Warehouse) -> list[str]:
     target = _target_table(statement.this)
     if target is None:
         raise LookupError("MERGE without a target table")
-    _require(table_name(target), warehouse)
     tree = statement
     whens = tree.args.get("whens")
     for when in whens.expressions if whens is not None else []:
@@ -651,6 +654,13 @@ def _merge(statement: exp.Merge, warehouse: Warehouse) -> list[str]:
         if isinstance(then, exp.Insert) and isinstance(then.this, exp.Var) and then.this.name.upper() == "ROW":
             then.set("this", None)
     _rename_tables(tree, tree.this)
+    name = table_name(target)
+    if not warehouse.exists(name) and not warehouse.create_from_ddl(name):
+        # created as a first run does (dbt's first incremental run is a CREATE TABLE AS)
+        inserted = merge_inserted_rows(tree)
+        if inserted is None:
+            raise LookupError(f"{name} does not exist, has no DDL and the MERGE inserts no named columns")
+        warehouse.create_like(name, _duck(inserted))
     return [_duck(tree)]
 
 
@@ -678,16 +688,15 @@ def _batch_order(analysis: Analysis) -> tuple[list[Job], dict[str, str]]:
     runnable: dict[str, Job] = {}
     for job in analysis.jobs:
         dag = dags.get(job.dag_id)
-        if job.origin is not JobOrigin.DAG:
-            # dbt's incremental runs and a query generator's runs are not replayed (yet)
-            left_out[job.id] = f"a {NOT_REPLAYED[job.origin]}: only Airflow tasks are replayed day by day"
-        elif job.sql_status is not SqlStatus.PARSED:
+        if job.sql_status is not SqlStatus.PARSED:
             left_out[job.id] = f"its SQL is {job.sql_status.value}"
         elif job.pattern is Pattern.OPTIMIZE:
             left_out[job.id] = "a maintenance job (it changes no rows)"
         elif not job.writes:
             left_out[job.id] = "it writes no table"
-        elif dag is not None and dag.schedule is None:
+        elif dag is not None and dag.schedule is None and job.origin is JobOrigin.DAG:
+            # a dbt project or query folder without a schedule is run by something outside the
+            # repository (dbt Cloud, cron): replayed like a daily run
             left_out[job.id] = f"DAG {dag.dag_id} is triggered by hand (no schedule)"
         else:
             runnable[job.id] = job
@@ -713,7 +722,14 @@ def _search_path(analysis: Analysis, job: Job) -> tuple[tuple[str, ...], dict[st
 
 
 def _rendered_for(analysis: Analysis, job: Job, day: date, render: Render) -> list[str]:
-    """The job's SQL texts as Airflow renders them for the run of `day`."""
+    """The job's SQL texts as its scheduler runs them on `day` (`BATCH_TEXTS`, by origin)."""
+    return BATCH_TEXTS[job.origin](analysis, job, day, render)
+
+
+def _templates_for(analysis: Analysis, job: Job, day: date, render: Render) -> list[str]:
+    """An Airflow task's or a query file's SQL, rendered as Airflow renders it for the run of
+    `day` (a query file's parameters are templates since the scan: `@submission_date` ->
+    `DATE '{{ ds }}'`)."""
     folders, params = _search_path(analysis, job)
     moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
     texts = []
@@ -725,6 +741,21 @@ def _rendered_for(analysis: Analysis, job: Job, day: date, render: Render) -> li
         if rendered.text.strip():
             texts.append(rendered.text)
     return texts
+
+
+def _compiled_model(analysis: Analysis, job: Job, day: date, render: Render) -> list[str]:
+    """A dbt model's statements as the scan compiled them (the materialization's DDL or MERGE
+    around the model's SELECT). They do not depend on the day: dbt's context reads no run date
+    here, and an incremental run's filter only narrows what a full MERGE over the same rows
+    gives, so every daily run replays the same MERGE."""
+    return [statement.sql for statement in job.statements if statement.sql.strip()]
+
+
+BATCH_TEXTS: Mapping[JobOrigin, Callable[[Analysis, Job, date, Render], list[str]]] = {
+    JobOrigin.DAG: _templates_for,
+    JobOrigin.SQL_FILE: _templates_for,
+    JobOrigin.DBT: _compiled_model,
+}
 
 
 def run_batch(
@@ -1336,6 +1367,7 @@ def verify_jobs(
     `render` is `analyzer.render.render_sql` (the generators may not import the renderer);
     `runner` is the shared `StreamRunner`. Returns one `Equivalence` per generated job, in order.
     """
+    analysis = with_derived_schemas(analysis)  # targets without DDL typed as generation typed them
     warehouse = Warehouse(analysis.extra.get("schemas") or {})
     try:
         for path in sorted(data_dir.glob("*.csv")):

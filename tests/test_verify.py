@@ -11,6 +11,7 @@ The samples test runs `kappa generate` and verifies every generated sample job.
 from __future__ import annotations
 
 import doctest
+import math
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -52,11 +53,11 @@ from generators.verify import (
 from .conftest import SAMPLES, write_tree
 
 DATA = Path(__file__).parent / "data" / "verify"
-CASE_KEYS = {"name", "dialect", "ddl", "tables", "jobs", "verify", "expect", "message"}
+CASE_KEYS = {"name", "dialect", "ddl", "tables", "jobs", "files", "config", "verify", "expect", "message"}
 
-# What the implementation achieves on the samples (24 generated jobs): 12 equal, 11 different
-# (real differences between each batch job and its streaming job), 1 that fails in Flink.
-SAMPLES_EQUAL_FLOOR = 15
+# Issue 5's bar: at least 90% of the generated sample jobs proven equal on data (on 2026-11-28:
+# 29 of 32; the 3 others differ in meaning, each with its row diff and the reason)
+SAMPLES_EQUAL_SHARE = 0.9
 
 
 def _load_cases() -> list[Any]:
@@ -95,7 +96,7 @@ def test_case_files_are_well_formed() -> None:
         case = param.values[0]
         assert set(case) <= CASE_KEYS, set(case) - CASE_KEYS
         assert case["expect"] in {EQUAL, DIFFERENT, SKIPPED}
-        assert case["verify"] in {job["task_id"] for job in case["jobs"]}
+        assert ":" in case["verify"] or case["verify"] in {job["task_id"] for job in case.get("jobs") or []}
     assert {param.values[0]["expect"] for param in CASES} == {EQUAL, DIFFERENT, SKIPPED}
 
 
@@ -246,9 +247,12 @@ def test_data_days_span_the_partitions(warehouse: Warehouse) -> None:
 
 def build_repository(root: Path, case: dict[str, Any]) -> None:
     """A one-DAG repository: the tasks' SQL in dags/sql, the DDL in schemas/<dialect>/, the rows
-    in data/<table>.csv, each task's connection speaking its dialect."""
-    dialects = {job.get("dialect", case["dialect"]) for job in case["jobs"]}
-    files = {"kappa.toml": "[connections]\n" + "".join(f"conn_{d} = {d!r}\n" for d in sorted(dialects))}
+    in data/<table>.csv, each task's connection speaking its dialect; `files` are more files of
+    the repository (a dbt project, a folder of query files) and `config` more of kappa.toml."""
+    jobs = case.get("jobs") or []
+    dialects = {job.get("dialect", case["dialect"]) for job in jobs}
+    connections = "[connections]\n" + "".join(f"conn_{d} = {d!r}\n" for d in sorted(dialects))
+    files = {"kappa.toml": connections + case.get("config", ""), **(case.get("files") or {})}
     lines = [
         "import datetime, os\n",
         "from airflow import DAG\n",
@@ -256,14 +260,15 @@ def build_repository(root: Path, case: dict[str, Any]) -> None:
         "with DAG('case', schedule='@daily', start_date=datetime.datetime(2024, 1, 1), catchup=False,\n",
         "         template_searchpath=[os.path.join(os.path.dirname(__file__), 'sql')]):\n",
     ]
-    for job in case["jobs"]:
+    for job in jobs:
         dialect = job.get("dialect", case["dialect"])
         lines.append(
             f"    SQLExecuteQueryOperator(task_id={job['task_id']!r}, conn_id='conn_{dialect}', "
             f"sql={job['task_id'] + '.sql'!r})\n"
         )
         files[f"dags/sql/{job['task_id']}.sql"] = job["sql"]
-    files["dags/case.py"] = "".join(lines)
+    if jobs:
+        files["dags/case.py"] = "".join(lines)
     for table, ddl in (case.get("ddl") or {}).items():
         files[f"schemas/{case['dialect']}/{table}.sql"] = ddl + ";\n"
     for table, rows in (case.get("tables") or {}).items():
@@ -291,7 +296,8 @@ def _show(verdicts: list[Equivalence]) -> None:
 def test_verification_case(case: dict[str, Any], tmp_path: Path, runner: StreamRunner) -> None:
     repo = tmp_path / "repo"
     build_repository(repo, case)
-    verdicts = _verify_repository(repo, runner, f"case.{case['verify']}")
+    job_id = case["verify"] if ":" in case["verify"] else f"case.{case['verify']}"
+    verdicts = _verify_repository(repo, runner, job_id)
     _show(verdicts)
     assert len(verdicts) == 1, "the job was not generated"
     verdict = verdicts[0]
@@ -351,7 +357,9 @@ def test_samples(tmp_path: Path, runner: StreamRunner, samples_analysis: Analysi
     print(f"\nsamples: {len(verdicts)} generated jobs verified: {dict(counts)}")
     _show([v for v in verdicts if v.status != EQUAL])
     assert len(verdicts) == sum(1 for g in generated if g.status == "generated")
-    assert counts[EQUAL] >= SAMPLES_EQUAL_FLOOR
+    assert counts[EQUAL] >= math.ceil(SAMPLES_EQUAL_SHARE * len(verdicts))
+    # dbt models and query files are replayed too, not skipped
+    assert {v.job_id.split(":")[0] for v in verdicts if v.status == EQUAL} >= {"dbt", "sql"}
     # every verdict says why; every difference shows rows (or the run-time failure)
     assert all(v.message for v in verdicts)
     assert all(v.diff or "fails while it runs" in v.message for v in verdicts if v.status == DIFFERENT)
