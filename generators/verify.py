@@ -12,8 +12,9 @@ DAGs triggered by hand and jobs whose inputs have no data left out), in lineage 
 (`analysis.extra['graph']['waves']`, a table's owner before its fix and reprocess jobs), day by
 day over the days its inputs hold (`data_days`: the partition range and every date in the rows,
 followed through the jobs that produce its inputs). Each SQL source is re-rendered for the day
-(`render`, the analyzer's `render_sql`), transpiled by sqlglot from the job's dialect to DuckDB
-and run with its write semantics (`to_duckdb`):
+(`render`, the analyzer's `render_sql`; a query file's parameters are templates since the scan;
+a dbt model runs as the scan compiled it, `BATCH_TEXTS`), transpiled by sqlglot from the job's
+dialect to DuckDB and run with its write semantics (`to_duckdb`):
 
 | batch statement                                    | emulated as                                    |
 |----------------------------------------------------|------------------------------------------------|
@@ -25,8 +26,10 @@ and run with its write semantics (`to_duckdb`):
 | SET, USE, ANALYZE, SELECT, ...                     | skipped                                        |
 
 Targets start empty, created from the repository DDL (PRIMARY KEY kept for dialects that enforce
-it, so ON CONFLICT works), else shaped like the first result. A target's final content is the
-batch result; tables other jobs produce feed the jobs downstream, on both sides.
+it, so ON CONFLICT works) or the definition typed from their writer's query
+(`derived_schemas`), else shaped like the first result (a MERGE's: the rows it inserts); an
+UPDATE or DELETE of a table that does not exist yet changes nothing. A target's final content is
+the batch result; tables other jobs produce feed the jobs downstream, on both sides.
 
 **Stream side, Flink local mini-cluster** (`StreamRunner`). The generated `job.sql` runs in a
 fresh streaming TableEnvironment of the one shared JVM, parallelism 1, time zone UTC, with the
