@@ -225,11 +225,16 @@ class StatementAnalysis:
 
 @dataclass(frozen=True)
 class _Chunk:
-    """One statement's text and where it starts in the text it was split from."""
+    """One statement's text and where it starts in the text it was split from.
+
+    `tokens` are the statement's own tokens when splitting already read them (a text holding a
+    single statement), so that parsing does not tokenize the same text again.
+    """
 
     sql: str
     line: int  # 1-based
     col: int  # 1-based
+    tokens: tuple[Token, ...] | None = field(default=None, compare=False, repr=False)
 
 
 def parse_statements(
@@ -279,7 +284,7 @@ def parse_statements(
             findings.append(scan_error("E008", message, file, line + chunk.line - 1, chunk.col))
             continue
         try:
-            expression = _parse(chunk.sql, dialect)
+            expression = _parse_chunk(chunk, dialect)
         except ParseError as error:
             statements.append(_statement(index, chunk, file, line, dialect, error=_describe(error)))
             error_line, error_col = _error_position(error, chunk, line)
@@ -292,6 +297,7 @@ def parse_statements(
         else:
             kind = statement_kind(expression, dialect)
             statements.append(_statement(index, chunk, file, line, dialect, kind=kind))
+            _PARSED_TREES.put(chunk.sql, dialect, expression)
     return tuple(statements), tuple(findings)
 
 
@@ -323,13 +329,16 @@ def _parses_cleanly(text: str, dialect: str) -> bool:
         return False
     try:
         chunks = _split_statements(text, sql_dialect)
-        expressions = [_parse(chunk.sql, dialect) for chunk in chunks]
+        expressions = [_parse_chunk(chunk, dialect) for chunk in chunks]
     except Exception:  # any failure means "not this dialect"
         return False
     return bool(expressions) and not any(isinstance(e, exp.Command) for e in expressions)
 
 
+@lru_cache(maxsize=64)
 def _dialect(name: str) -> Dialect | None:
+    """The dialect named `name` (settings included, `"mysql, normalization_strategy=..."`), built
+    once per name: every statement asks for its dialect several times."""
     try:
         return Dialect.get_or_raise(name)
     except ValueError:
@@ -341,12 +350,62 @@ def _parse(sql: str, dialect: str) -> exp.Expr:
         return sqlglot.parse_one(sql, read=dialect, error_level=ErrorLevel.RAISE)
 
 
+def _parse_chunk(chunk: _Chunk, dialect: str) -> exp.Expr:
+    """`_parse(chunk.sql, dialect)`, from the chunk's tokens when splitting already read them."""
+    sql_dialect = _dialect(dialect)
+    if chunk.tokens is None or sql_dialect is None:
+        return _parse(chunk.sql, dialect)
+    with _quiet_sqlglot:  # what sqlglot.parse_one does after tokenizing
+        result = sql_dialect.parser(error_level=ErrorLevel.RAISE).parse(list(chunk.tokens), chunk.sql)
+    if not result or result[0] is None:
+        raise ParseError(f"No expression was parsed from '{chunk.sql}'")
+    return exp.Block(expressions=result) if len(result) > 1 else result[0]
+
+
+class _ParsedTrees:
+    """Trees `parse_statements` parsed, handed over to `analyze_statement`.
+
+    A `Statement` carries its text, not its tree; without this handover the analysis would parse
+    every statement a second time. Keyed by (text, dialect), so a statement whose text changed
+    in between (a redacted secret) is parsed afresh. A tree is taken once; the oldest are dropped
+    past `limit`, so memory stays bounded when no analysis follows a parse (DDL files). The trees
+    are never changed: the analysis copies before it qualifies.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._trees: dict[tuple[str, str], exp.Expr] = {}
+        self._lock = threading.Lock()
+
+    def put(self, sql: str, dialect: str, tree: exp.Expr) -> None:
+        with self._lock:
+            self._trees.pop((sql, dialect), None)
+            self._trees[(sql, dialect)] = tree
+            while len(self._trees) > self._limit:
+                del self._trees[next(iter(self._trees))]
+
+    def take(self, sql: str, dialect: str) -> exp.Expr | None:
+        with self._lock:
+            return self._trees.pop((sql, dialect), None)
+
+
+# A DAG file's statements are analyzed right after the file is parsed; a file with more
+# statements than this only costs their second parse.
+_PARSED_TREES = _ParsedTrees(limit=256)
+
+# What the tokenizers skip between tokens (str.strip() would also drop characters they read)
+_TOKENIZER_WHITESPACE = " \t\n\r"
+
+
 def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
     """The text between top-level `;` tokens, stripped; a part holding only comments is dropped.
 
     Comments before a statement stay with it (a `-- daily revenue` header is part of it), so
     the statement starts at its first non-blank character.
     """
+    single = _single_statement(text, dialect)
+    if single is not None:
+        return (single,)
     chunks: list[_Chunk] = []
     start = 0
     has_tokens = False
@@ -363,6 +422,28 @@ def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
         start = end + 1
         has_tokens = False
     return tuple(chunks)
+
+
+def _single_statement(text: str, dialect: Dialect) -> _Chunk | None:
+    """The text as one statement with its tokens, when it has no `;` at all (most SQL sources).
+
+    The tokens of the stripped text are then exactly the tokens parsing the statement reads, so
+    the text is tokenized once. None when the general split is needed, including when the
+    stripped text does not tokenize: the split reports that on the whole text.
+    """
+    if ";" in text:
+        return None
+    stripped = text.strip(_TOKENIZER_WHITESPACE)
+    if not stripped or stripped != stripped.strip():
+        return None
+    try:
+        tokens = dialect.tokenize(stripped)
+    except SqlglotError:
+        return None
+    if not tokens:
+        return None
+    line, col = _line_col(text, len(text) - len(text.lstrip(_TOKENIZER_WHITESPACE)))
+    return _Chunk(stripped, line, col, tuple(tokens))
 
 
 def _split_or_whole(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
@@ -917,10 +998,12 @@ def analyze_statement(statement: Statement, markers: Mapping[str, str] = _NO_MAR
 # Rules and the classifier analyze the same statement many times; the analysis is immutable.
 @lru_cache(maxsize=4096)
 def _analyze_text(sql: str, dialect: str, marker_items: tuple[tuple[str, str], ...]) -> StatementAnalysis:
-    try:
-        expression = _parse(sql, dialect)
-    except Exception:  # the statement was parsed once; a different outcome now means no facts
-        return StatementAnalysis(kind="other")
+    expression = _PARSED_TREES.take(sql, dialect)
+    if expression is None:
+        try:
+            expression = _parse(sql, dialect)
+        except Exception:  # the statement was parsed once; a different outcome now means no facts
+            return StatementAnalysis(kind="other")
     markers = dict(marker_items)
     try:
         return _analyze(expression, sql, dialect, markers)
