@@ -10,9 +10,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -32,7 +33,6 @@ from generators.validate import FlinkPlanner, Validation, connector_jars_in, val
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
 
 from . import __version__
-from .airflow_api import AirflowSettings, Credentials, read_airflow, safe_url
 from .cache import default_cache_dir
 from .config import known_dialect
 from .contract import analysis_to_dict, dumps, summary_of
@@ -46,6 +46,9 @@ from .render import render_sql
 from .resources import render_template
 from .rules import RULES, RULES_BY_CODE
 from .sarif import dumps_sarif
+
+if TYPE_CHECKING:  # the Airflow client takes seconds to import: only --airflow-url loads it
+    from .airflow_api import AirflowSettings
 
 app = typer.Typer(
     name="kappa",
@@ -149,6 +152,26 @@ def markdown_summary(analysis: Analysis) -> str:
     return render_template("scan_summary.md.j2", summary=summary_of(analysis), findings=scan_findings(analysis))
 
 
+# the scan's speed options, shared by every command that scans a repository
+JobsOption = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="worker processes (default: one per CPU)")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="parse every file, read and write no cache")]
+CacheDirOption = Annotated[
+    Path | None, typer.Option("--cache-dir", help="cache folder (default: .kappa-cache in the working directory)")
+]
+
+
+@dataclass(frozen=True)
+class ScanSpeed:
+    """How a command scans: worker processes and the per-file cache (None: no cache)."""
+
+    jobs: int = 1
+    cache_dir: Path | None = None
+
+    @classmethod
+    def chosen(cls, jobs: int | None, no_cache: bool, cache_dir: Path | None) -> ScanSpeed:
+        return cls(jobs or available_cpus(), None if no_cache else (cache_dir or default_cache_dir()))
+
+
 @app.command()
 def scan(
     path: Annotated[
@@ -166,13 +189,9 @@ def scan(
     baseline: Annotated[
         Path | None, typer.Option("--baseline", help="an earlier analysis.json: --fail-on counts only what is new")
     ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="worker processes (default: one per CPU)")
-    ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="parse every file, read and write no cache")] = False,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="cache folder (default: .kappa-cache in the working directory)")
-    ] = None,
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
     airflow_url: Annotated[
         str | None,
         typer.Option(
@@ -222,20 +241,22 @@ def scan(
     if config is not None and not config.is_file():
         error_console.print(f"kappa scan: config file {config} not found")
         raise typer.Exit(EXIT_USAGE)
-    cache = None if no_cache else (cache_dir or default_cache_dir())
+    speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
     folders = _usage_errors_exit("scan", lambda: sql_folders_in(path, sql_dir or [], dialect))
     if airflow_url is not None:
+        from .airflow_api import AirflowSettings, Credentials  # noqa: PLC0415 - see TYPE_CHECKING above
+
         settings = AirflowSettings(
             url=airflow_url,
             credentials=Credentials(token=airflow_token, user=airflow_user, password=airflow_password),
             history_days=history_days,
             timeout=airflow_timeout,
         )
-        analysis = _scan_airflow(settings, path, config, jobs=jobs or available_cpus(), cache_dir=cache)
+        analysis = _scan_airflow(settings, path, config, jobs=speed.jobs, cache_dir=speed.cache_dir)
     else:
         assert path is not None
         analysis = _scan_with_progress(
-            path, config, jobs=jobs or available_cpus(), cache_dir=cache, sql_folders=folders, dialect=dialect
+            path, config, jobs=speed.jobs, cache_dir=speed.cache_dir, sql_folders=folders, dialect=dialect
         )
     if output_format is not OutputFormat.TEXT:
         document = scan_document(analysis, output_format, path)
@@ -270,6 +291,8 @@ def _scan_airflow(
 ) -> Analysis:
     """Read a live Airflow, then scan it (with the repository at `path`, when given). A failure to
     read it is one line on stderr and its own exit code (`AIRFLOW_EXIT_CODES`)."""
+    from .airflow_api import read_airflow, safe_url  # noqa: PLC0415 - see TYPE_CHECKING above
+
     try:
         if error_console.is_terminal:
             with error_console.status(f"reading Airflow at {safe_url(settings.url)}", spinner="line"):
@@ -373,14 +396,24 @@ def generate(
     schema: Annotated[Path | None, typer.Option("--schema", help="YAML file of table columns and types")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
     force: Annotated[bool, typer.Option("--force", help="write into a non-empty output folder")] = False,
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Write one Flink SQL job per job that should stream; say why every other job retires."""
-    results = _usage_errors_exit("generate", lambda: run_generate(path, out, sink, schema, config, force))
+    speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
+    results = _usage_errors_exit("generate", lambda: run_generate(path, out, sink, schema, config, force, speed))
     print_generation(results, out)
 
 
 def run_generate(
-    path: Path, out: Path, sink: str | None, schema: Path | None, config: Path | None, force: bool
+    path: Path,
+    out: Path,
+    sink: str | None,
+    schema: Path | None,
+    config: Path | None,
+    force: bool,
+    speed: ScanSpeed = ScanSpeed(),
 ) -> tuple[GeneratedJob, ...]:
     """scan -> generate -> write `jobs/**/job.sql` and `analysis.json` with every job's outcome."""
     if not path.is_dir():
@@ -390,7 +423,7 @@ def run_generate(
         sinks = ", ".join(name for name, connector in CONNECTORS.items() if connector.is_sink)
         raise UsageError(f"unknown sink {sink!r}; choose one of: {sinks}")
     schema_tables = load_schema_file(schema) if schema is not None else {}
-    analysis = with_derived_schemas(_scan_with_progress(path, config))
+    analysis = with_derived_schemas(_scan_with_progress(path, config, jobs=speed.jobs, cache_dir=speed.cache_dir))
     catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
     results = generate_jobs(analysis, catalog, settings, sink)
     files = {r.path: r.sql for r in results if r.path and r.sql}
@@ -446,15 +479,19 @@ def migrate(
     schema: Annotated[Path | None, typer.Option("--schema", help="YAML file of table columns and types")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
     force: Annotated[bool, typer.Option("--force", help="write into a non-empty output folder")] = False,
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Scan, generate, validate, verify (where the repository has a data/ folder), then report."""
-    generated = _usage_errors_exit("migrate", lambda: run_generate(path, out, sink, schema, config, force))
+    speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
+    generated = _usage_errors_exit("migrate", lambda: run_generate(path, out, sink, schema, config, force, speed))
     print_generation(generated, out)
     validated = _usage_errors_exit("migrate", lambda: run_validate(out, None))
     print_validation(validated, out)
     verified: list[Equivalence] = []
     if (path / "data").is_dir():
-        verified = _usage_errors_exit("migrate", lambda: run_verify(out, path, None, 120.0, config))
+        verified = _usage_errors_exit("migrate", lambda: run_verify(out, path, None, 120.0, config, speed))
         print_verification(verified)
     equal = sum(1 for r in verified if r.status == "equal")
     if verified:
@@ -475,21 +512,27 @@ def verify(
     ] = None,
     budget: Annotated[float, typer.Option("--budget", help="seconds each side of each job may take")] = 120.0,
     config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Run the batch SQL in DuckDB and the streaming job in Flink on the same rows; compare the tables."""
-    results = _usage_errors_exit("verify", lambda: run_verify(path, repo, data, budget, config))
+    speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
+    results = _usage_errors_exit("verify", lambda: run_verify(path, repo, data, budget, config, speed))
     print_verification(results)
     if any(r.status == DIFFERENT for r in results):
         raise typer.Exit(EXIT_THRESHOLD)
 
 
-def run_verify(path: Path, repo: Path, data: Path | None, budget: float, config: Path | None) -> list[Equivalence]:
+def run_verify(
+    path: Path, repo: Path, data: Path | None, budget: float, config: Path | None, speed: ScanSpeed = ScanSpeed()
+) -> list[Equivalence]:
     if not (path / "jobs").is_dir():
         raise UsageError(f"{path} has no jobs/ folder; run `kappa generate` first")
     data_dir = data if data is not None else repo / "data"
     if not data_dir.is_dir():
         raise UsageError(f"no data folder {data_dir}: give --data DIR with one <table>.csv per source table")
-    analysis = _scan_with_progress(repo, config)
+    analysis = _scan_with_progress(repo, config, jobs=speed.jobs, cache_dir=speed.cache_dir)
     generated = generated_in_folder(path)
     with StreamRunner() as runner:
         results = verify_jobs(analysis, generated, data_dir, runner, render=render_sql, budget_seconds=budget)
@@ -557,14 +600,26 @@ def report(
     baseline: Annotated[
         Path | None, typer.Option("--baseline", help="an earlier analysis.json: --fail-on counts only what is new")
     ] = None,
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Write the migration report: report.html (one offline page), report.md and analysis.json."""
-    page = _usage_errors_exit("report", lambda: run_report(path, out, timestamp, config, force=force))
+    speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
+    page = _usage_errors_exit("report", lambda: run_report(path, out, timestamp, config, force=force, speed=speed))
     console.print(f"wrote {page}, {page.with_name('report.md')} and {page.with_name('analysis.json')}")
     fail_on_thresholds("report", load_analysis(page.with_name("analysis.json")), fail_on, baseline)
 
 
-def run_report(path: Path, out: Path | None, timestamp: str | None, config: Path | None, *, force: bool) -> Path:
+def run_report(
+    path: Path,
+    out: Path | None,
+    timestamp: str | None,
+    config: Path | None,
+    *,
+    force: bool,
+    speed: ScanSpeed = ScanSpeed(),
+) -> Path:
     """analysis.json (given, in an output folder, or from a scan) -> report.html, report.md and the
     analysis.json they were computed from, side by side in `out`. Job files are read beside the
     analysis.json they belong to."""
@@ -582,7 +637,8 @@ def run_report(path: Path, out: Path | None, timestamp: str | None, config: Path
     if source is not None:
         document, folder = load_analysis(source), source.parent
     else:
-        document, folder = analysis_to_dict(_scan_with_progress(path, config)), None
+        scanned = _scan_with_progress(path, config, jobs=speed.jobs, cache_dir=speed.cache_dir)
+        document, folder = analysis_to_dict(scanned), None
     return write_report(target, document, load_job_files(folder, document), generated_at)
 
 

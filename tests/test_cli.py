@@ -91,3 +91,24 @@ def test_readme_lists_every_rule() -> None:
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     for rule in RULES:
         assert f"| {rule.code} | {rule.name} |" in readme and rule.summary() in readme, rule.code
+
+
+def test_generate_scans_like_scan_parallel_and_cached(tmp_path: Path) -> None:
+    """generate, verify, report and migrate take scan's --jobs / --no-cache / --cache-dir: a cached
+    parallel run writes the same files as a one-process run without cache."""
+    root = write_tree(tmp_path / "repo", REPO)
+    cache = tmp_path / "cache"
+    plain, cached = tmp_path / "plain", tmp_path / "cached"
+    result = runner.invoke(app, ["generate", str(root), "--out", str(plain), "--no-cache", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    for _ in range(2):  # cold, then from the cache
+        result = runner.invoke(
+            app, ["generate", str(root), "--out", str(cached), "--force", "-j", "2", "--cache-dir", str(cache)]
+        )
+        assert result.exit_code == 0, result.output
+        written = {p.relative_to(cached): p.read_bytes() for p in cached.rglob("*") if p.is_file()}
+        assert written == {p.relative_to(plain): p.read_bytes() for p in plain.rglob("*") if p.is_file()}
+    assert any(cache.rglob("*")), "the cache was not written"
+    for command in ("verify", "report", "migrate"):
+        result = runner.invoke(app, [command, "--help"])
+        assert "--no-cache" in result.output and "--jobs" in result.output and "--cache-dir" in result.output
