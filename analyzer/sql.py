@@ -1021,25 +1021,102 @@ class _Context:
     cte_names: frozenset[str]
 
 
+# The node types the analysis looks for in a whole tree; `_Nodes` finds them in one walk
+_INDEXED_TYPES: tuple[type[exp.Expr], ...] = (
+    exp.CTE,
+    exp.Query,  # Select, Subquery, SetOperation
+    exp.Select,
+    exp.SetOperation,
+    exp.AggFunc,
+    exp.Count,
+    exp.Window,
+    exp.Where,
+    exp.Qualify,
+    exp.Join,
+    exp.Merge,
+    exp.Insert,
+    exp.Unnest,
+    exp.Explode,
+    exp.Lateral,
+    exp.Table,
+)
+# node class -> the indexed types it is an instance of (filled as classes show up)
+_INDEXED_AS: dict[type[exp.Expr], tuple[type[exp.Expr], ...]] = {}
+
+_E = TypeVar("_E", bound=exp.Expr)
+
+
+class _Nodes:
+    """The nodes of one tree by type, from a single walk: `find_all` and `find` of sqlglot
+    without walking the whole tree for every question.
+
+    They answer as sqlglot's methods do, same nodes in the same order (breadth-first by
+    default, depth-first with `bfs=False`), for the types of `_INDEXED_TYPES`. The walk is
+    depth-first and records each node's depth: the breadth-first order is the depth-first
+    order sorted (stably) by depth, as both visit the children of a node in argument order.
+    """
+
+    def __init__(self, root: exp.Expr) -> None:
+        self.root = root
+        found: dict[type[exp.Expr], list[tuple[int, int, exp.Expr]]] = {kind: [] for kind in _INDEXED_TYPES}
+        stack: list[tuple[exp.Expr, int]] = [(root, 0)]
+        visited = 0
+        while stack:
+            node, depth = stack.pop()
+            indexed_as = _INDEXED_AS.get(type(node))
+            if indexed_as is None:
+                indexed_as = _INDEXED_AS[type(node)] = tuple(k for k in _INDEXED_TYPES if isinstance(node, k))
+            for kind in indexed_as:
+                found[kind].append((depth, visited, node))
+            visited += 1
+            stack.extend((child, depth + 1) for child in node.iter_expressions(reverse=True))
+        self._found = found
+        self._answers: dict[tuple[tuple[type[exp.Expr], ...], bool], list[exp.Expr]] = {}
+
+    def find_all(self, *types: type[_E], bfs: bool = True) -> list[_E]:
+        """`root.find_all(*types, bfs=bfs)` as a list."""
+        answer = self._answers.get((types, bfs))
+        if answer is None:
+            entries = {visited: (depth, visited, node) for kind in types for depth, visited, node in self._found[kind]}
+            order = sorted(entries.values(), key=_breadth_first if bfs else _depth_first)
+            answer = self._answers[(types, bfs)] = [node for _, _, node in order]
+        return answer  # type: ignore[return-value]  # every node is an instance of one of `types`
+
+    def find(self, *types: type[_E], bfs: bool = True) -> _E | None:
+        """`root.find(*types, bfs=bfs)`."""
+        found = self.find_all(*types, bfs=bfs)
+        return found[0] if found else None
+
+
+def _breadth_first(entry: tuple[int, int, exp.Expr]) -> tuple[int, int]:
+    return entry[0], entry[1]
+
+
+def _depth_first(entry: tuple[int, int, exp.Expr]) -> int:
+    return entry[1]
+
+
 def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str, str]) -> StatementAnalysis:
     if isinstance(expression, exp.Command):
         return _analyze_command(_read_command(sql, dialect), sql, dialect, markers)
 
     kind = statement_kind(expression, dialect)
-    context = _Context(sql, dialect, markers, _cte_names(expression))
+    nodes = _Nodes(expression)
+    context = _Context(sql, dialect, markers, _cte_names(nodes.find_all(exp.CTE)))
     # Tables and scopes are resolved on a qualified copy; the written tree keeps the names,
     # aliases and positions that the other facts report.
-    resolved = _qualified(expression, dialect)
+    resolved = _Nodes(_qualified(expression, dialect)) if _qualifying_matters(nodes) else nodes
     scopes = _scopes(resolved, kind)
-    targets = _targets(resolved)
+    targets = _targets(resolved.root)
     target_names = _unique(name for name in map(_table_name, targets) if name)
     reads = () if kind in _NO_READ_KINDS else _reads(resolved, targets, scopes, context, kind=kind)
     target = target_names[0] if target_names else None
     query = _top_query(expression)
     partition_spec = _statement_partition_spec(expression)
-    predicates, first_predicate = _predicates(expression, context)
-    dedup, dedup_node = _dedup(expression, context)
+    predicates, first_predicate = _predicates(nodes, context)
+    dedup, dedup_node = _dedup(nodes, context)
     merge_keys, merge_actions = _upsert(expression)
+    windows = _windows(nodes)
 
     analysis = StatementAnalysis(
         kind=kind,
@@ -1049,23 +1126,23 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
         overwrite=_overwrites(expression),
         partition_spec=partition_spec,
         predicates=predicates,
-        aggregates=_sorted_names(_function_name(node) for node in _aggregates(expression)),
-        group_by=_group_by(expression, context),
-        group_by_outputs=_group_by_outputs(expression, context),
-        distinct=any(select.args.get("distinct") for select in expression.find_all(exp.Select)),
-        count_distinct=any(isinstance(c.this, exp.Distinct) for c in expression.find_all(exp.Count)),
+        aggregates=_sorted_names(_function_name(node) for node in _aggregates(nodes)),
+        group_by=_group_by(nodes, context),
+        group_by_outputs=_group_by_outputs(nodes, context),
+        distinct=any(select.args.get("distinct") for select in nodes.find_all(exp.Select)),
+        count_distinct=any(isinstance(c.this, exp.Distinct) for c in nodes.find_all(exp.Count)),
         joins=_joins(resolved, context),
-        window_functions=_sorted_names(_function_name(w.this) for w in _windows(expression)),
+        window_functions=_sorted_names(_function_name(w.this) for w in windows),
         window_partition_by=_unique(
-            tuple(_expression_name(e, context) for e in w.args.get("partition_by") or ()) for w in _windows(expression)
+            tuple(_expression_name(e, context) for e in w.args.get("partition_by") or ()) for w in windows
         ),
         dedup=dedup,
-        qualify=expression.find(exp.Qualify) is not None,
-        set_operations=_sorted_names(_set_operation_name(node) for node in expression.find_all(exp.SetOperation)),
-        order_by=any(q.args.get("order") for q in expression.find_all(exp.Query)),
-        limit=any(q.args.get("limit") or q.args.get("fetch") for q in expression.find_all(exp.Query)),
-        unnest=expression.find(exp.Unnest, exp.Explode) is not None,
-        lateral=expression.find(exp.Lateral) is not None,
+        qualify=nodes.find(exp.Qualify) is not None,
+        set_operations=_sorted_names(_set_operation_name(node) for node in nodes.find_all(exp.SetOperation)),
+        order_by=any(q.args.get("order") for q in nodes.find_all(exp.Query)),
+        limit=any(q.args.get("limit") or q.args.get("fetch") for q in nodes.find_all(exp.Query)),
+        unnest=nodes.find(exp.Unnest, exp.Explode) is not None,
+        lateral=nodes.find(exp.Lateral) is not None,
         correlated_subquery=_has_correlated_subquery(scopes),
         merge_keys=merge_keys,
         merge_actions=merge_actions,
@@ -1077,7 +1154,7 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
         output_columns=_outputs(expression, query),
         command="ANALYZE" if isinstance(expression, exp.Analyze) else None,
     )
-    spans = _spans(expression, analysis, context, first_predicate, dedup_node)
+    spans = _spans(nodes, analysis, context, first_predicate, dedup_node)
     return _with_spans(analysis, spans)
 
 
@@ -1110,7 +1187,7 @@ def _basic_analysis(expression: exp.Expr, dialect: str) -> StatementAnalysis:
     targets = _targets(expression)
     target_names = _unique(name for name in map(_table_name, targets) if name)
     target_ids = {id(table) for table in targets}
-    cte_names = _cte_names(expression)
+    cte_names = _cte_names(expression.find_all(exp.CTE))
     reads = _sorted_names(
         name
         for table in expression.find_all(exp.Table)
@@ -1171,6 +1248,24 @@ _QUALIFY_ATTEMPTS: tuple[dict[str, bool], ...] = (
 )
 
 
+def _qualifying_matters(nodes: _Nodes) -> bool:
+    """Whether a fact read from the qualified tree (tables read, joins, correlated subqueries)
+    can differ from the same fact read from the written tree.
+
+    Qualifying changes those facts only through column qualifiers (join keys, columns of an
+    enclosing block) and through names matched across query blocks (a CTE referenced in
+    another case). A statement with no join, no CTE and no query but its top one (`DELETE ...
+    WHERE dt = ...`, `INSERT ... SELECT ... FROM s`) reads the same tables written or qualified,
+    and has no join keys and no subquery: qualifying it, a copy and several walks, buys nothing.
+    """
+    top = _top_query(nodes.root)
+    return bool(
+        nodes.find_all(exp.Join)
+        or nodes.find_all(exp.CTE)
+        or any(query is not top for query in nodes.find_all(exp.Query))
+    )
+
+
 def _qualified(expression: exp.Expr, dialect: str) -> exp.Expr:
     for options in _QUALIFY_ATTEMPTS:
         try:
@@ -1180,14 +1275,14 @@ def _qualified(expression: exp.Expr, dialect: str) -> exp.Expr:
     return expression
 
 
-def _scopes(expression: exp.Expr, kind: str) -> list[Scope] | None:
+def _scopes(nodes: _Nodes, kind: str) -> list[Scope] | None:
     """Query scopes of the statement; for an `other` statement (DECLARE x DEFAULT (SELECT ...),
     CACHE TABLE x AS SELECT ...), sqlglot builds none from the root, so each outermost query
     is traversed on its own."""
     try:
         if kind != "other":
-            return traverse_scope(expression)
-        queries = [q for q in expression.find_all(exp.Query) if q.find_ancestor(exp.Query) is None]
+            return traverse_scope(nodes.root)
+        queries = [q for q in nodes.find_all(exp.Query) if q.find_ancestor(exp.Query) is None]
         return [scope for query in queries for scope in traverse_scope(query)]
     except Exception:  # scope building fails on some statements; callers fall back to a walk
         return None
@@ -1200,8 +1295,8 @@ def _table_name(table: exp.Expr) -> str | None:
     return ".".join(part.name for part in table.parts).lower()
 
 
-def _cte_names(expression: exp.Expr) -> frozenset[str]:
-    return frozenset(cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE))
+def _cte_names(ctes: Iterable[exp.CTE]) -> frozenset[str]:
+    return frozenset(cte.alias_or_name.lower() for cte in ctes)
 
 
 def _is_cte_reference(table: exp.Table, cte_names: frozenset[str]) -> bool:
@@ -1258,7 +1353,7 @@ def _targets(expression: exp.Expr) -> tuple[exp.Table, ...]:
 
 
 def _reads(
-    expression: exp.Expr,
+    nodes: _Nodes,
     targets: tuple[exp.Table, ...],
     scopes: list[Scope] | None,
     context: _Context,
@@ -1282,7 +1377,7 @@ def _reads(
     if kind != "other" or scopes is None:
         tables.extend(
             table
-            for table in expression.find_all(exp.Table)
+            for table in nodes.find_all(exp.Table)
             if id(table) not in seen and not _is_cte_reference(table, context.cte_names)
         )
     return _sorted_names(name for name in map(_table_name, tables) if name)
@@ -1345,9 +1440,9 @@ _MIRRORED_OPS = {"=": "=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
 _NOW_FUNCTIONS = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentDatetime)
 
 
-def _predicates(expression: exp.Expr, context: _Context) -> tuple[tuple[PartitionPredicate, ...], exp.Expr | None]:
+def _predicates(nodes: _Nodes, context: _Context) -> tuple[tuple[PartitionPredicate, ...], exp.Expr | None]:
     roots: list[exp.Expr] = []
-    for node in expression.dfs():
+    for node in nodes.find_all(exp.Where, exp.Join, exp.Merge, exp.Insert, bfs=False):
         if isinstance(node, exp.Where):
             roots.append(node.this)
         elif isinstance(node, (exp.Join, exp.Merge)) and node.args.get("on") is not None:
@@ -1448,8 +1543,8 @@ def _looks_like_date(text: str) -> bool:
 # --------------------------------------------------------------------------------------- shapes
 
 
-def _aggregates(expression: exp.Expr) -> Iterator[exp.Expr]:
-    return (node for node in expression.find_all(exp.AggFunc) if not _is_windowed(node))
+def _aggregates(nodes: _Nodes) -> Iterator[exp.Expr]:
+    return (node for node in nodes.find_all(exp.AggFunc) if not _is_windowed(node))
 
 
 def _is_windowed(node: exp.Expr) -> bool:
@@ -1462,13 +1557,13 @@ def _is_windowed(node: exp.Expr) -> bool:
     return False
 
 
-def _windows(expression: exp.Expr) -> Iterator[exp.Window]:
+def _windows(nodes: _Nodes) -> list[exp.Window]:
     # `WINDOW w AS (...)` definitions are Windows too, without a function
-    return (
+    return [
         w
-        for w in expression.find_all(exp.Window, bfs=False)
+        for w in nodes.find_all(exp.Window, bfs=False)
         if w.this is not None and not isinstance(w.this, exp.Identifier)
-    )
+    ]
 
 
 def _function_name(node: exp.Expr) -> str:
@@ -1489,14 +1584,14 @@ def _expression_name(node: exp.Expr, context: _Context) -> str:
     return node.sql(dialect=context.dialect)
 
 
-def _grouping_select(expression: exp.Expr) -> exp.Select | None:
+def _grouping_select(nodes: _Nodes) -> exp.Select | None:
     """The outermost query block with a GROUP BY."""
-    return next((s for s in expression.find_all(exp.Select) if s.args.get("group")), None)
+    return next((s for s in nodes.find_all(exp.Select) if s.args.get("group")), None)
 
 
-def _group_by(expression: exp.Expr, context: _Context) -> tuple[str, ...]:
+def _group_by(nodes: _Nodes, context: _Context) -> tuple[str, ...]:
     """GROUP BY of the outermost grouping query block; ordinals name their projection."""
-    select = _grouping_select(expression)
+    select = _grouping_select(nodes)
     if select is None:
         return ()
     projections = select.expressions
@@ -1510,13 +1605,14 @@ def _group_by(expression: exp.Expr, context: _Context) -> tuple[str, ...]:
     return _unique(names)
 
 
-def _group_by_outputs(expression: exp.Expr, context: _Context) -> tuple[str, ...]:
+def _group_by_outputs(nodes: _Nodes, context: _Context) -> tuple[str, ...]:
     """The GROUP BY keys as the output columns that carry them: for `SELECT DATE(ts) AS day,
     c.k, COUNT(*) AS n FROM s c GROUP BY DATE(c.ts), 2` they are `day, k` (GROUP BY says
     `DATE(c.ts), k`). A key no projection computes keeps its name or SQL."""
-    select = _grouping_select(expression)
+    select = _grouping_select(nodes)
     if select is None:
         return ()
+    expression = nodes.root
     projections = select.expressions
     # `INSERT INTO t (a, b) SELECT x, y ...` names the outputs by position, not by alias
     listed = _insert_columns(expression) if select is expression.expression else ()
@@ -1579,18 +1675,19 @@ def _set_operation_name(node: exp.SetOperation) -> str:
     return "intersect" if isinstance(node, exp.Intersect) else "except"
 
 
-def _dedup(expression: exp.Expr, context: _Context) -> tuple[DedupShape | None, exp.Expr | None]:
+def _dedup(nodes: _Nodes, context: _Context) -> tuple[DedupShape | None, exp.Expr | None]:
     """ROW_NUMBER() OVER (...) kept at 1, through an outer WHERE or a QUALIFY."""
     numbered = {
         projection.alias.lower(): projection.this
-        for select in expression.find_all(exp.Select)
+        for select in nodes.find_all(exp.Select)
         for projection in select.expressions
         if isinstance(projection, exp.Alias)
         and isinstance(projection.this, exp.Window)
         and isinstance(projection.this.this, exp.RowNumber)
     }
-    for clause_type, keep in ((exp.Qualify, "qualify"), (exp.Where, "rn=1")):
-        for clause in expression.find_all(clause_type):
+    clauses: tuple[tuple[type[exp.Qualify | exp.Where], str], ...] = ((exp.Qualify, "qualify"), (exp.Where, "rn=1"))
+    for clause_type, keep in clauses:
+        for clause in nodes.find_all(clause_type):
             for condition in _conjuncts(clause.this):
                 window = _kept_first_row(condition, numbered)
                 if window is not None:
@@ -1928,9 +2025,9 @@ _OUTPUTS_BY_TYPE: dict[type[exp.Expr], Callable[[exp.Expr], tuple[str, ...]]] = 
 # ----------------------------------------------------------------------------------------- joins
 
 
-def _joins(expression: exp.Expr, context: _Context) -> tuple[JoinInfo, ...]:
+def _joins(nodes: _Nodes, context: _Context) -> tuple[JoinInfo, ...]:
     joins: list[JoinInfo] = []
-    for select in expression.find_all(exp.Select, bfs=False):
+    for select in nodes.find_all(exp.Select, bfs=False):
         source = select.args.get("from_")
         if not isinstance(source, exp.From):
             continue
@@ -2048,17 +2145,18 @@ def _has_time_bound(condition: exp.Expr | None) -> bool:
 
 
 def _spans(
-    expression: exp.Expr,
+    nodes: _Nodes,
     analysis: StatementAnalysis,
     context: _Context,
     first_predicate: exp.Expr | None,
     dedup_window: exp.Expr | None,
 ) -> dict[str, tuple[int, int]]:
     """Where each feature shows in the statement text, for findings to point at."""
-    aggregate = next(_aggregates(expression), None)
-    window = next(_windows(expression), None)
-    grouped = next((s.args["group"] for s in expression.find_all(exp.Select) if s.args.get("group")), None)
-    sorted_query = next((q.args["order"] for q in expression.find_all(exp.Query) if q.args.get("order")), None)
+    expression = nodes.root
+    aggregate = next(_aggregates(nodes), None)
+    window = next(iter(_windows(nodes)), None)
+    grouped = next((s.args["group"] for s in nodes.find_all(exp.Select) if s.args.get("group")), None)
+    sorted_query = next((q.args["order"] for q in nodes.find_all(exp.Query) if q.args.get("order")), None)
     targets = _targets(expression)
     candidates: dict[str, exp.Expr | None] = {
         "target": targets[0] if targets else None,
@@ -2067,12 +2165,12 @@ def _spans(
         "group_by": grouped,
         "window": window,
         "dedup": dedup_window,
-        "join": expression.find(exp.Join),
-        "qualify": expression.find(exp.Qualify),
-        "set_operation": expression.find(exp.SetOperation),
+        "join": nodes.find(exp.Join),
+        "qualify": nodes.find(exp.Qualify),
+        "set_operation": nodes.find(exp.SetOperation),
         "order_by": sorted_query,
-        "unnest": expression.find(exp.Unnest, exp.Explode),
-        "lateral": expression.find(exp.Lateral),
+        "unnest": nodes.find(exp.Unnest, exp.Explode),
+        "lateral": nodes.find(exp.Lateral),
         "merge": expression.args.get("on") if analysis.kind == "merge" else None,
     }
     spans: dict[str, tuple[int, int]] = {}
