@@ -425,25 +425,31 @@ def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
 
 
 def _single_statement(text: str, dialect: Dialect) -> _Chunk | None:
-    """The text as one statement with its tokens, when it has no `;` at all (most SQL sources).
+    """The text as one statement with its tokens, when it holds one statement, ended or not by
+    a `;` (most SQL sources).
 
-    The tokens of the stripped text are then exactly the tokens parsing the statement reads, so
-    the text is tokenized once. None when the general split is needed, including when the
-    stripped text does not tokenize: the split reports that on the whole text.
+    The tokens of the stripped text, less that `;`, are then exactly the tokens parsing the
+    statement reads, so the text is tokenized once. A comment after the last token would attach
+    to the `;` here and to the token before it in the statement alone, so it takes the general
+    split, as does a text that does not tokenize (the split reports it on the whole text).
     """
-    if ";" in text:
-        return None
     stripped = text.strip(_TOKENIZER_WHITESPACE)
-    if not stripped or stripped != stripped.strip():
+    if not stripped or stripped != stripped.strip() or ";" in stripped[:-1]:
         return None
     try:
         tokens = dialect.tokenize(stripped)
     except SqlglotError:
         return None
-    if not tokens:
+    sql = stripped
+    if tokens and tokens[-1].token_type is TokenType.SEMICOLON:
+        end = tokens.pop()
+        sql = stripped[: end.start].rstrip(_TOKENIZER_WHITESPACE)
+        if end.comments or sql != sql.strip():
+            return None
+    if not tokens or any(token.token_type is TokenType.SEMICOLON for token in tokens):
         return None
     line, col = _line_col(text, len(text) - len(text.lstrip(_TOKENIZER_WHITESPACE)))
-    return _Chunk(stripped, line, col, tuple(tokens))
+    return _Chunk(sql, line, col, tuple(tokens))
 
 
 def _split_or_whole(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
