@@ -1066,6 +1066,7 @@ class _Nodes:
         self.root = root
         found: dict[type[exp.Expr], list[tuple[int, int, exp.Expr]]] = {kind: [] for kind in _INDEXED_TYPES}
         stack: list[tuple[exp.Expr, int]] = [(root, 0)]
+        push = stack.append
         visited = 0
         while stack:
             node, depth = stack.pop()
@@ -1075,7 +1076,16 @@ class _Nodes:
             for kind in indexed_as:
                 found[kind].append((depth, visited, node))
             visited += 1
-            stack.extend((child, depth + 1) for child in node.iter_expressions(reverse=True))
+            depth += 1
+            # the children in reverse, so that they pop in order (`iter_expressions(reverse=True)`,
+            # inlined: this loop runs for every node of every statement)
+            for value in reversed(node.args.values()):
+                if isinstance(value, list):
+                    for child in reversed(value):
+                        if isinstance(child, exp.Expr):
+                            push((child, depth))
+                elif isinstance(value, exp.Expr):
+                    push((value, depth))
         self._found = found
         self._answers: dict[tuple[tuple[type[exp.Expr], ...], bool], list[exp.Expr]] = {}
 
