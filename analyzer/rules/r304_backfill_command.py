@@ -6,6 +6,16 @@ from ..bash import parse_bash
 from ..models import Finding, Pattern
 from .base import JobFacts, Rule
 
+# The shell removes quotes and backslashes from a word (`air"flow"` runs airflow): without
+# them, a command that runs `airflow dags backfill` or `airflow dags clear` spells these words.
+_UNQUOTED = str.maketrans("", "", "'\"\\")
+
+
+def might_backfill(command: str) -> bool:
+    """A cheap test that rejects most commands before they are split like the shell does."""
+    words = command.translate(_UNQUOTED)
+    return "airflow" in words and "dags" in words and ("backfill" in words or "clear" in words)
+
 
 class R304BackfillCommand(Rule):
     """Task runs `airflow dags backfill` (or `dags clear`) to re-run past intervals.
@@ -20,7 +30,7 @@ class R304BackfillCommand(Rule):
 
     def check(self, facts: JobFacts) -> Iterator[Finding]:
         command = facts.task.bash_command
-        if not command:
+        if not command or not might_backfill(command):
             return
         for line in parse_bash(command).backfill:
             yield self.at_task(facts, f"re-runs past intervals: {line}")
