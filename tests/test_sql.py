@@ -232,3 +232,91 @@ def test_parsing_never_raises(text: str) -> None:
     for finding in findings:
         assert finding.code == "E010"
         assert finding.line >= 5
+
+
+# ------------------------------------------------------------------------------ one parse, one walk
+
+_TREES = [
+    ("INSERT INTO db.t SELECT o.k, SUM(p.v) AS v FROM db.o AS o JOIN db.p AS p ON o.k = p.k GROUP BY o.k", "spark"),
+    (
+        "WITH c AS (SELECT k, v FROM db.s) INSERT OVERWRITE TABLE db.t SELECT c.k, u.v FROM c JOIN db.u u ON c.k = u.k",
+        "hive",
+    ),
+    # the first attempt cannot resolve `k` (no schema), nor can the second
+    ("DELETE FROM db.t WHERE EXISTS (SELECT 1 FROM db.s WHERE k = t.k)", "postgres"),
+    ("SELECT a FROM db.s JOIN db.u ON s.k = u.k WHERE x IN (SELECT x FROM db.v WHERE y = s.y)", "duckdb"),
+    # the first attempt fails on the HAVING alias, the second succeeds: every column is qualified
+    ("SELECT t.a AS x, SUM(t.b) AS y FROM db.t AS t JOIN db.u AS u ON t.k = u.k GROUP BY t.a HAVING x > 1", "spark"),
+    ("SELECT t.a AS x FROM db.t AS t JOIN db.u AS u ON t.k = u.k QUALIFY x > 1", "snowflake"),
+    ("MERGE INTO db.t USING (SELECT k, v FROM db.s) s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = s.v", "databricks"),
+    ("SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts DESC) AS rn FROM `p.d.s` QUALIFY rn = 1", "bigquery"),
+    ("WITH Foo AS (SELECT 1 AS x) INSERT INTO db.t SELECT * FROM foo UNION ALL SELECT * FROM db.s", "postgres"),
+]
+
+
+@pytest.mark.parametrize(("sql", "dialect"), _TREES)
+def test_qualified_as_the_attempts(sql: str, dialect: str) -> None:
+    """`_qualified` shares the steps of the two qualify attempts: the same tree as trying them in turn."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    fast, reference = sql_module._qualified(tree, dialect), sql_module._qualified_by_attempts(tree, dialect)
+    assert (fast is tree, fast.sql(dialect=dialect), fast) == (
+        reference is tree,
+        reference.sql(dialect=dialect),
+        reference,
+    )
+    assert tree == sqlglot.parse_one(sql, read=dialect)  # the written tree is left alone
+
+
+@pytest.mark.parametrize(("sql", "dialect"), _TREES)
+def test_nodes_find_as_sqlglot(sql: str, dialect: str) -> None:
+    """One walk answers each find / find_all with sqlglot's nodes, in sqlglot's order."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    nodes = sql_module._Nodes(tree)
+    questions = [(kind,) for kind in sql_module._INDEXED_TYPES] + [(sqlglot.exp.Unnest, sqlglot.exp.Explode)]
+    questions.append((sqlglot.exp.Where, sqlglot.exp.Join, sqlglot.exp.Merge, sqlglot.exp.Insert))
+    for types in questions:
+        for bfs in (True, False):
+            assert [id(n) for n in nodes.find_all(*types, bfs=bfs)] == [id(n) for n in tree.find_all(*types, bfs=bfs)]
+            assert nodes.find(*types, bfs=bfs) is tree.find(*types, bfs=bfs)
+
+
+def test_a_statement_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis takes the tree the parse made; a single statement is tokenized once."""
+    sql_module._analyze_text.cache_clear()
+    real_tokenize = sqlglot.dialects.dialect.Dialect.tokenize
+    tokenized: list[str] = []
+
+    def tokenize(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        tokenized.append(sql)
+        return real_tokenize(self, sql, *args, **kwargs)
+
+    def no_second_parse(*_args: object) -> object:
+        raise AssertionError("parsed twice")
+
+    monkeypatch.setattr(sqlglot.dialects.dialect.Dialect, "tokenize", tokenize)
+    monkeypatch.setattr(sql_module, "_parse", no_second_parse)
+    text = "\n  INSERT INTO db.t SELECT k, COUNT(*) AS n FROM db.s GROUP BY k ;\n"
+    statements, findings = parse_statements(text, "spark", file=FILE, line=1)
+    analysis = analyze_statement(statements[0])
+    sql_module._analyze_text.cache_clear()
+    assert findings == ()
+    assert (statements[0].sql, statements[0].line) == (
+        "INSERT INTO db.t SELECT k, COUNT(*) AS n FROM db.s GROUP BY k",
+        2,
+    )
+    assert (analysis.kind, analysis.reads, analysis.group_by) == ("insert", ("db.s",), ("k",))
+    assert tokenized == [text.strip()]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="SELECT FROMWHERE;'\"`-/*\n\t ()=,.1abt", max_size=80))
+def test_one_statement_shortcut_splits_as_the_general_split(text: str) -> None:
+    """Texts of one statement skip the general split; statements and findings are the same."""
+    shortcut = parse_statements(text, "hive", file=FILE, line=5)
+    original = sql_module._single_statement
+    try:
+        sql_module._single_statement = lambda _text, _dialect: None  # type: ignore[assignment]
+        general = parse_statements(text, "hive", file=FILE, line=5)
+    finally:
+        sql_module._single_statement = original
+    assert shortcut == general
