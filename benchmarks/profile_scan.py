@@ -1,6 +1,9 @@
 """Profile one scan with pyinstrument (the `dev` extra) and print where the time goes.
 
-python benchmarks/profile_scan.py /tmp/repo-100 --jobs 1 --no-cache
+The scan runs in this process, with one worker and no cache (what `kappa scan --jobs 1
+--no-cache` does); sampling makes it about twice as slow, so read shares, not seconds.
+
+python benchmarks/profile_scan.py /tmp/repo-100
 python benchmarks/profile_scan.py /tmp/repo-100 --html /tmp/profile.html
 """
 
