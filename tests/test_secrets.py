@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import analyzer.secrets
 from analyzer.cli import app
 from analyzer.contract import dumps
 from analyzer.pipeline import scan
-from analyzer.secrets import REDACTED, Redactor, find_in_module
+from analyzer.secrets import PATTERNS, REDACTED, Redactor, _may_hold_secret, find_in_module
 
 from .conftest import SAMPLES, TESTS, write_tree
 
@@ -160,3 +162,21 @@ def test_query_files_and_dbt_models_are_redacted_too(tmp_path: Path) -> None:
     document = json.loads(result.output)
     assert [(f["code"], f["file"], f["line"]) for f in document["findings"]] == [("E050", "sql/p/d/t1/query.sql", 1)]
     assert f"loader:{REDACTED}@db" in document["jobs"][0]["statements"][0]["sql"]
+
+
+# a string each pattern matches, or nearly: hypothesis builds them from the patterns (the quoted
+# credential's back-reference is spelled out as its two quote characters)
+MATCHING = st.one_of(
+    *(
+        st.from_regex(pattern.regex.pattern.replace("(?P<q>['\\\"])", "'").replace("(?P=q)", "'"))
+        for pattern in PATTERNS
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=MATCHING)
+def test_the_cheap_test_never_hides_a_match(text: str) -> None:
+    """`_may_hold_secret` may say yes for nothing, never no for a text a pattern matches."""
+    if any(pattern.regex.search(text) for pattern in PATTERNS):
+        assert _may_hold_secret(text)
