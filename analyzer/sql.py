@@ -214,6 +214,8 @@ class StatementAnalysis:
     select_star_from_target: bool = False
     # the top query block's WHERE drops rows by more than time / partition predicates
     filters_rows: bool = False
+    # a DELETE with no condition (or `WHERE true`, `WHERE 1 = 1`): a TRUNCATE spelled as a DELETE
+    empties_table: bool = False
     reads_target: bool = False
     # names of the top SELECT; the columns a MERGE sets or inserts; the SET columns of an UPDATE.
     # Empty when a star or an unnamed expression hides them.
@@ -1170,6 +1172,7 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
             expression, query, target=target, reads=reads, partition_spec=partition_spec, context=context
         ),
         filters_rows=_filters_rows(query, context),
+        empties_table=_deletes_every_row(expression),
         reads_target=target is not None and target in reads,
         output_columns=_outputs(expression, query),
         command="ANALYZE" if isinstance(expression, exp.Analyze) else None,
@@ -1985,6 +1988,18 @@ def _reads_what_it_replaces(
 def _top_block_where(query: exp.Query | None) -> exp.Expr | None:
     where = query.args.get("where") if isinstance(query, exp.Select) else None
     return where.this if isinstance(where, exp.Where) else None
+
+
+def _deletes_every_row(expression: exp.Expr) -> bool:
+    if not isinstance(expression, exp.Delete):
+        return False
+    where = expression.args.get("where")
+    if where is None:
+        return True
+    condition = where.this
+    if isinstance(condition, exp.Boolean):
+        return bool(condition.this)
+    return isinstance(condition, exp.EQ) and condition.this == condition.expression and condition.this.is_number
 
 
 def _filters_rows(query: exp.Query | None, context: _Context) -> bool:

@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-
-import sqlglot
-from sqlglot import exp
 
 from ..models import Finding, Pattern, Statement
 from ..sql import StatementAnalysis
 from .base import JobFacts, Rule
 
 RETENTION_OPERATORS = frozenset({"<", "<="})
-WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
 CREATING_KINDS = frozenset({"create_table", "create_table_as", "create_or_replace_table_as"})
 
 
@@ -33,21 +28,7 @@ def is_retention_delete(analysis: StatementAnalysis) -> bool:
 def deletes_every_row(statement: Statement, analysis: StatementAnalysis) -> bool:
     """`DELETE FROM t` with no condition (or `WHERE true`, `WHERE 1 = 1`): a TRUNCATE spelled as a
     DELETE, which empties the table rather than correcting some of its rows."""
-    if analysis.kind != "delete":
-        return False
-    try:
-        tree = sqlglot.parse_one(statement.sql, read=statement.dialect)
-    except Exception:  # a DELETE sqlglot cannot read: judge by its text
-        return not WHERE.search(statement.sql)
-    if not isinstance(tree, exp.Delete):
-        return False
-    where = tree.args.get("where")
-    if where is None:
-        return True
-    condition = where.this
-    if isinstance(condition, exp.Boolean):
-        return bool(condition.this)
-    return isinstance(condition, exp.EQ) and condition.this == condition.expression and condition.this.is_number
+    return analysis.kind == "delete" and analysis.empties_table
 
 
 def replaced_by_insert(facts: JobFacts, index: int) -> bool:
