@@ -9,7 +9,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,7 +35,7 @@ from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in
 from . import __version__
 from .cache import default_cache_dir
 from .config import known_dialect
-from .contract import analysis_to_dict, dumps, summary_of
+from .contract import analysis_to_dict, dumps, iter_json, summary_of
 from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, AirflowError, KappaError, UsageError
 from .gating import FailOn, crossed, describe
 from .history import batch_hours_per_day
@@ -261,7 +261,7 @@ def scan(
     if output_format is not OutputFormat.TEXT:
         document = scan_document(analysis, output_format, path)
         if out is None:
-            sys.stdout.write(document)
+            sys.stdout.writelines((document,) if isinstance(document, str) else document)
         else:
             write_atomically(out, document)
             print_summary(analysis, console)
@@ -274,16 +274,20 @@ def scan(
                 analysis, Console(file=buffer, color_system=None, highlight=False, soft_wrap=True, emoji=False)
             )
             write_atomically(out, buffer.getvalue())
-    fail_on_thresholds("scan", analysis_to_dict(analysis), fail_on, baseline)
+    if fail_on:  # the document is built only when a threshold needs it
+        fail_on_thresholds("scan", analysis_to_dict(analysis), fail_on, baseline)
 
 
-def scan_document(analysis: Analysis, output_format: OutputFormat, path: Path | None) -> str:
-    """The scan as analysis.json, a Markdown summary, or SARIF (file URIs from the working directory)."""
+def scan_document(analysis: Analysis, output_format: OutputFormat, path: Path | None) -> Iterable[str]:
+    """The scan as analysis.json (in pieces, see `iter_json`), a Markdown summary, or SARIF (file
+    URIs from the working directory)."""
     if output_format is OutputFormat.SARIF:
         root, cwd = (path.resolve() if path is not None else None), Path.cwd().resolve()
         prefix = root.relative_to(cwd).as_posix() if root is not None and root.is_relative_to(cwd) else ""
         return dumps_sarif(analysis_to_dict(analysis), catalog(), "" if prefix == "." else prefix)
-    return dumps(analysis) if output_format is OutputFormat.JSON else markdown_summary(analysis)
+    if output_format is OutputFormat.JSON:
+        return iter_json(analysis_to_dict(analysis))
+    return markdown_summary(analysis)
 
 
 def _scan_airflow(

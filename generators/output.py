@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from analyzer.errors import UsageError
@@ -82,13 +82,14 @@ def prepare_output(out_dir: Path, force: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Temporary file in the same folder, then rename: readers never see half a file."""
+def write_atomically(path: Path, text: str | Iterable[str]) -> None:
+    """Temporary file in the same folder, then rename: readers never see half a file. `text` may
+    come in pieces (a large analysis.json is never held as one string)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+            stream.writelines((text,) if isinstance(text, str) else text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
