@@ -226,5 +226,14 @@ def history_from_dict(data: Mapping[str, Any]) -> DagHistory:
 
 
 def batch_hours_per_day(dags: Iterable[Dag]) -> float:
-    """The batch hours a day that the DAGs' tasks ran, over their history windows."""
-    return round(sum(dag.history.hours_per_day() for dag in dags if dag.history is not None), 4)
+    """The batch hours a day that the DAGs' tasks ran, over their history windows: summed before
+    rounding (a DAG whose tasks ran a few seconds in a month rounds to 0 hours a day on its own,
+    and many such DAGs are real hours), to the second (6 decimals of an hour)."""
+    return round(
+        sum(
+            sum(task.seconds for task in dag.history.tasks) / 3600 / max(dag.history.days, 1)
+            for dag in dags
+            if dag.history is not None
+        ),
+        6,
+    )
