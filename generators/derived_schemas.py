@@ -130,15 +130,8 @@ def _table_of(node: exp.Expr | None) -> tuple[str, tuple[str, ...]] | None:
     return (table_name(node), listed) if isinstance(node, exp.Table) else None
 
 
-def _insert(tree: exp.Expr) -> _Written | None:
-    target = _table_of(tree.this)
-    query = tree.expression
-    if target is None or not isinstance(query, exp.Query):
-        return None
-    return _Written(target[0], target[1], query)
-
-
-def _create(tree: exp.Expr) -> _Written | None:
+def _query_into(tree: exp.Expr) -> _Written | None:
+    """`INSERT INTO t [(cols)] <query>` and `CREATE [OR REPLACE] TABLE|VIEW t AS <query>`."""
     target = _table_of(tree.this)
     query = tree.expression
     if target is None or not isinstance(query, exp.Query):
@@ -175,7 +168,7 @@ def merge_inserted_rows(merge: exp.Merge) -> exp.Query | None:
     return None
 
 
-WRITERS = {exp.Insert: _insert, exp.Create: _create, exp.Merge: _merge}
+WRITERS = {exp.Insert: _query_into, exp.Create: _query_into, exp.Merge: _merge}
 
 
 def _typed_columns(written: _Written, dialect: str, defined: Mapping[str, TableDef]) -> tuple[ColumnDef, ...]:
