@@ -172,7 +172,7 @@ def job_from_rendered(
         dialect_source=dialect_source,
         dialect_confidence=confidence,
         sources=task.sql,
-        rendered=tuple(rendered),
+        rendered=tuple(r.without_text() for r in rendered),
         statements=tuple(statements),
         findings=tuple(sorted(set(problems), key=Finding.sort_key)),
         time_variables=tuple(sorted({v for r in rendered for v in r.time_variables})),

@@ -8,7 +8,7 @@ model and never changed afterwards).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -202,6 +202,10 @@ class RenderedSql:
     # in the SQL back to `{{ ds }}` or `{{ macros.ds_add(ds, -3) }}`
     markers: Mapping[str, str] = field(default_factory=dict)
 
+    def without_text(self) -> RenderedSql:
+        """What rendering found, without the text: once split, a job's SQL lives in its statements."""
+        return replace(self, text="")
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -232,7 +236,7 @@ class Job:
     dialect_source: str = "none"
     dialect_confidence: float = 0.0
     sources: tuple[SqlSource, ...] = ()
-    rendered: tuple[RenderedSql, ...] = ()
+    rendered: tuple[RenderedSql, ...] = ()  # their text dropped (`without_text`): see statements
     statements: tuple[Statement, ...] = ()
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()

@@ -211,7 +211,7 @@ def render_and_parse(
         dialect_source=dialect_source,
         dialect_confidence=confidence,
         sources=task.sql,
-        rendered=tuple(rendered),
+        rendered=tuple(r.without_text() for r in rendered),
         statements=tuple(statements),
         time_variables=tuple(sorted({v for r in rendered for v in r.time_variables})),
         lookback_days=tuple(sorted({d for r in rendered for d in r.lookback_days})),
