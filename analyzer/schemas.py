@@ -43,7 +43,7 @@ from sqlglot.errors import SqlglotError
 from .config import known_dialect
 from .errors import UsageError, scan_error
 from .models import Finding, Statement
-from .sql import parse_statements
+from .sql import parse_statements, parsed_tree
 
 __all__ = [
     "DEFAULT_CANDIDATES",
@@ -231,9 +231,8 @@ def _keyword_line(statement: Statement, dialect: str) -> int:
 
 
 def _table_def(statement: Statement, dialect: str) -> TableDef | None:
-    try:
-        create = sqlglot.parse_one(statement.sql, read=dialect)
-    except SqlglotError:  # parsed a moment ago by parse_statements; defensive only
+    create = parsed_tree(statement)  # the tree parse_statements built a moment ago
+    if create is None:
         return None
     schema = create.this
     if not isinstance(create, exp.Create) or not isinstance(schema, exp.Schema):

@@ -62,6 +62,7 @@ __all__ = [
     "analyze_statement",
     "guess_dialect",
     "parse_statements",
+    "parsed_tree",
     "statement_kind",
 ]
 
@@ -398,6 +399,21 @@ class _ParsedTrees:
 # A DAG file's statements are analyzed right after the file is parsed; a file with more
 # statements than this only costs their second parse.
 _PARSED_TREES = _ParsedTrees(limit=256)
+
+
+def parsed_tree(statement: Statement) -> exp.Expr | None:
+    """The tree of a parsed statement: the one `parse_statements` built (handed over once, so
+    the caller may keep it but must not change it), else parsed again; None if it no longer parses."""
+    if not statement.parsed:
+        return None
+    tree = _PARSED_TREES.take(statement.sql, statement.dialect)
+    if tree is not None:
+        return tree
+    try:
+        return _parse(statement.sql, statement.dialect)
+    except Exception:  # parsed once already; a different outcome now means no tree
+        return None
+
 
 # What the tokenizers skip between tokens (str.strip() would also drop characters they read)
 _TOKENIZER_WHITESPACE = " \t\n\r"
@@ -1007,8 +1023,9 @@ def analyze_statement(statement: Statement, markers: Mapping[str, str] = _NO_MAR
     return _analyze_text(statement.sql, statement.dialect, tuple(sorted(markers.items())))
 
 
-# Rules and the classifier analyze the same statement many times; the analysis is immutable.
-@lru_cache(maxsize=4096)
+# The same statement in several jobs (a DAG factory's copies) is analyzed once while recent. Kept
+# small: each entry holds the statement's text, and 4,096 of them grew each scan worker by ~45 MB.
+@lru_cache(maxsize=256)
 def _analyze_text(sql: str, dialect: str, marker_items: tuple[tuple[str, str], ...]) -> StatementAnalysis:
     expression = _PARSED_TREES.take(sql, dialect)
     if expression is None:
