@@ -194,6 +194,7 @@ def _read_in(path: str, text: str, dialect: str) -> _FileResult:
     defs: list[TableDef] = []
     findings: list[Finding] = []
     for statement in statements:
+        tree = parsed_tree(statement, parse_again=False)  # every tree taken: none left behind
         if not _is_schema_ddl(statement.sql) or statement.kind in _SKIPPED_KINDS:
             continue
         if not statement.parsed or statement.kind not in _CREATE_TABLE_KINDS:
@@ -201,7 +202,7 @@ def _read_in(path: str, text: str, dialect: str) -> _FileResult:
                 continue  # a CTAS: its columns come from the query, and the job pipeline parses it
             findings.append(errors.get(statement.index) or _not_understood(statement, dialect))
             continue
-        table_def = _table_def(statement, dialect)
+        table_def = _table_def(statement, tree, dialect)
         if table_def is not None:
             defs.append(table_def)
     return _FileResult(tuple(defs), tuple(findings))
@@ -230,9 +231,8 @@ def _keyword_line(statement: Statement, dialect: str) -> int:
 # ---------------------------------------------------------------------------------- one table
 
 
-def _table_def(statement: Statement, dialect: str) -> TableDef | None:
-    create = parsed_tree(statement)  # the tree parse_statements built a moment ago
-    if create is None:
+def _table_def(statement: Statement, create: exp.Expr | None, dialect: str) -> TableDef | None:
+    if create is None:  # parse_statements built it a moment ago; defensive only
         return None
     schema = create.this
     if not isinstance(create, exp.Create) or not isinstance(schema, exp.Schema):

@@ -401,13 +401,15 @@ class _ParsedTrees:
 _PARSED_TREES = _ParsedTrees(limit=256)
 
 
-def parsed_tree(statement: Statement) -> exp.Expr | None:
+def parsed_tree(statement: Statement, *, parse_again: bool = True) -> exp.Expr | None:
     """The tree of a parsed statement: the one `parse_statements` built (handed over once, so
-    the caller may keep it but must not change it), else parsed again; None if it no longer parses."""
+    the caller may keep it but must not change it), else parsed again unless `parse_again` is
+    false; None if it no longer parses. A caller that uses only some statements' trees takes the
+    others too (`parse_again=False`), or they stay in memory until 256 newer ones push them out."""
     if not statement.parsed:
         return None
     tree = _PARSED_TREES.take(statement.sql, statement.dialect)
-    if tree is not None:
+    if tree is not None or not parse_again:
         return tree
     try:
         return _parse(statement.sql, statement.dialect)
