@@ -508,6 +508,7 @@ class FlinkPlanner:
             self._env.get_config().set("pipeline.jars", ";".join(jar.as_uri() for jar in self.connector_jars))
         self._scratch = Path(tempfile.mkdtemp(prefix="kappa-validate-"))
         self._jobs = 0
+        self._base: dict[str, tuple[str | None, str | None]] = {}  # key -> (table, root) before any job
         self._catalog: str = self._env.get_current_catalog()
         self._database: str = self._env.get_current_database()
 
@@ -587,17 +588,28 @@ class FlinkPlanner:
             return  # always streaming here
         config = self._env.get_config()
         if key not in job.config:  # the value before this job, to put back after it
-            root = config._j_table_config.getRootConfiguration().toMap()
-            table = config.get_configuration()
-            job.config[key] = (
-                table.get_string(key, "") if table.contains_key(key) else None,
-                str(root[key]) if key in root else None,
-            )
+            job.config[key] = self._base_value(key)
         job.set_lines[key] = statement.line
         if statement.kind == "reset":
             self._restore(key, job.config[key])
         else:
             config.set(key, _unquote(match.group("value") or ""))
+
+    def _base_value(self, key: str) -> tuple[str | None, str | None]:
+        """A key's value in the table config and in the root config before any job set it.
+
+        Read once per key: every job puts back what it set, so the values are the same before
+        each job, and each read costs several calls into the JVM.
+        """
+        if key not in self._base:
+            config = self._env.get_config()
+            root = config._j_table_config.getRootConfiguration().toMap()
+            table = config.get_configuration()
+            self._base[key] = (
+                table.get_string(key, "") if table.contains_key(key) else None,
+                str(root[key]) if key in root else None,
+            )
+        return self._base[key]
 
     def _restore(self, key: str, previous: tuple[str | None, str | None]) -> None:
         """Put a key back in both the table config and the root config (the planner copies the
@@ -649,7 +661,7 @@ class FlinkPlanner:
                 str(column.getDataType().getLogicalType().asSerializableString()),
                 bool(column.isVirtual()),
             )
-            for column in schema.getColumns()
+            for column in (schema.getColumns() if _MAY_HAVE_METADATA.search(statement.text) else ())
             if column.getClass().getSimpleName() == "MetadataColumn"
         )
         options = {str(k): str(v) for k, v in dict(catalog_table.getOptions()).items()}
@@ -833,6 +845,9 @@ _SET = re.compile(
     r"^(?:SET|RESET)\s+(?P<key>'(?:[^']|'')*'|[\w.\-]+)(?:\s*=\s*(?P<value>'(?:[^']|'')*'|.*?))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+# A table has metadata columns only if its DDL declares them or copies another table's (LIKE):
+# without either word, the column-by-column look (two JVM calls a column) is skipped.
+_MAY_HAVE_METADATA = re.compile(r"\b(?:METADATA|LIKE)\b", re.IGNORECASE)
 _LOCATION = re.compile(r"\bline (?P<line>\d+), column (?P<col>\d+)", re.IGNORECASE)
 _FACTORY = re.compile(r"Unable to create a (?:source|sink) for (?:reading|writing) table '(?P<table>[^']+)'")
 _ROLE = re.compile(r"^(?P<role>source|sink)\b", re.IGNORECASE)
