@@ -25,6 +25,7 @@ from generators.connectors import CONNECTORS
 from generators.derived_schemas import with_derived_schemas
 from generators.flink import GENERATED, GeneratedJob, catalog_for, statuses
 from generators.flink import generate as generate_jobs
+from generators.flink_dialect import require_flink_dialect
 from generators.infra import infra_files, plan_infra
 from generators.output import write_atomically, write_outputs
 from generators.report import load_analysis, load_job_files, resolve_timestamp, write_report
@@ -422,6 +423,7 @@ def run_generate(
     """scan -> generate -> write `jobs/**/job.sql` and `analysis.json` with every job's outcome."""
     if not path.is_dir():
         raise UsageError(f"{path} is not a directory")
+    require_flink_dialect()  # before the scan, not after it
     settings = load_generate_config(path.resolve(), config)
     if sink is not None and (sink not in CONNECTORS or not CONNECTORS[sink].is_sink):
         sinks = ", ".join(name for name, connector in CONNECTORS.items() if connector.is_sink)
@@ -533,6 +535,7 @@ def run_verify(
 ) -> list[Equivalence]:
     if not (path / "jobs").is_dir():
         raise UsageError(f"{path} has no jobs/ folder; run `kappa generate` first")
+    require_flink_dialect()
     data_dir = data if data is not None else repo / "data"
     if not data_dir.is_dir():
         raise UsageError(f"no data folder {data_dir}: give --data DIR with one <table>.csv per source table")
@@ -552,6 +555,7 @@ def print_verification(results: Sequence[Equivalence]) -> None:
 def run_validate(path: Path, connector_jars: Path | None) -> list[Validation]:
     if not (path / "jobs").is_dir():
         raise UsageError(f"{path} has no jobs/ folder; run `kappa generate` first")
+    require_flink_dialect()
     jars = connector_jars_in(connector_jars) if connector_jars is not None else []
     with FlinkPlanner(jars) as planner:
         results = validate_folder(path, planner)

@@ -26,7 +26,7 @@ from analyzer.resources import one_line, render_template
 from .config import GenerateConfig
 from .connectors import CONNECTORS, ConnectorContext, sink_for, writable_type
 from .derived_schemas import derive_table_defs
-from .flink_dialect import to_flink
+from .flink_dialect import require_flink_dialect, to_flink
 from .output import safe_name
 from .schema import FlinkColumn, FlinkTable, resolve_table
 from .streaming import (
@@ -669,6 +669,7 @@ def generate(
     analysis: Analysis, catalog: Catalog, config: GenerateConfig, sink: str | None = None
 ) -> tuple[GeneratedJob, ...]:
     """Every job's outcome, in job order."""
+    require_flink_dialect()
     owners = table_owners(analysis.jobs)
     runners = {  # DAG tasks that run a dbt project (`dbt run`, dbt operators) -> the project's DAG
         str(run): dag.dag_id for dag in analysis.dags for task in dag.tasks for run in task.meta.get("run_by") or ()

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any, ClassVar
 
 import sqlglot
@@ -53,16 +54,19 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.helper import find_new_name, seq_get
 from sqlglot.optimizer.annotate_types import annotate_types
 
+from analyzer.errors import KappaError
 from analyzer.resources import one_line
 
 __all__ = [
     "ANONYMOUS",
     "RESERVED_KEYWORDS",
     "SOURCE_REWRITES",
+    "CompiledSqlglot",
     "Flink",
     "FlinkGenerator",
     "StatementSet",
     "java_to_strftime",
+    "require_flink_dialect",
     "strftime_to_java",
     "to_flink",
 ]
@@ -1646,6 +1650,36 @@ SOURCE_REWRITES: dict[str, tuple[Callable[[exp.Expr], exp.Expr], ...]] = {
 }
 
 
+class CompiledSqlglot(KappaError):
+    """sqlglot's compiled build (the `sqlglotc` package) is installed, and its classes refuse
+    the Python subclasses the Flink dialect is made of (tobymao/sqlglot#7923: by design)."""
+
+
+@cache
+def _subclassing_refused() -> str:
+    """Why this sqlglot refuses the Flink dialect's classes ("" when it accepts them): mypyc lets
+    a Python class subclass a compiled one, then refuses to instantiate it."""
+    try:
+        Flink().tokenizer()
+        Flink().parser()
+        Flink().generator()
+    except TypeError as error:
+        return str(error)
+    return ""
+
+
+def require_flink_dialect() -> None:
+    """Raise `CompiledSqlglot` (one line for the user, not a traceback) when the Flink dialect
+    cannot run here; the scan itself runs on the compiled sqlglot, and faster."""
+    refusal = _subclassing_refused()
+    if refusal:
+        raise CompiledSqlglot(
+            f"kappa's Flink dialect cannot run on the compiled sqlglot ({refusal}): `kappa scan` works "
+            "with sqlglotc installed, but generating and verifying jobs need the pure-Python sqlglot; "
+            "`pip uninstall sqlglotc`, or run them in an environment without it"
+        )
+
+
 def to_flink(sql_or_expression: str | exp.Expr, read: str) -> tuple[str, tuple[str, ...]]:
     """Translate one statement from the `read` dialect to Flink SQL.
 
@@ -1657,6 +1691,7 @@ def to_flink(sql_or_expression: str | exp.Expr, read: str) -> tuple[str, tuple[s
         >>> to_flink("SELECT COUNTIF(ok), MEDIAN(amount) FROM orders", read="bigquery")
         ('SELECT COUNT(*) FILTER (WHERE ok), MEDIAN(amount) FROM orders', ('MEDIAN has no Flink equivalent',))
     """
+    require_flink_dialect()
     if isinstance(sql_or_expression, exp.Expr):
         expression = sql_or_expression.copy()
     else:

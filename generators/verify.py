@@ -85,9 +85,9 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from analyzer.models import Analysis, Finding, Job, JobOrigin, Pattern, RenderedSql, SqlSource, SqlStatus
 
-from . import flink_dialect  # noqa: F401 - registers the "flink" dialect with sqlglot
 from .derived_schemas import merge_inserted_rows, with_derived_schemas
 from .flink import GENERATED, GeneratedJob
+from .flink_dialect import require_flink_dialect  # importing it registers the "flink" dialect with sqlglot
 from .streaming import flink_identifier, table_name
 from .validate import PlannerUnavailable, Statement, split_statements
 
@@ -1370,6 +1370,7 @@ def verify_jobs(
     `render` is `analyzer.render.render_sql` (the generators may not import the renderer);
     `runner` is the shared `StreamRunner`. Returns one `Equivalence` per generated job, in order.
     """
+    require_flink_dialect()
     analysis = with_derived_schemas(analysis)  # targets without DDL typed as generation typed them
     warehouse = Warehouse(analysis.extra.get("schemas") or {})
     try:

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from analyzer.cli import app
 from analyzer.rules import RULES
+from generators import flink_dialect
 
 from .conftest import PROJECT, write_tree
 
@@ -112,3 +113,27 @@ def test_generate_scans_like_scan_parallel_and_cached(tmp_path: Path) -> None:
     for command in ("verify", "report", "migrate"):
         result = runner.invoke(app, [command, "--help"])
         assert "--no-cache" in result.output and "--jobs" in result.output and "--cache-dir" in result.output
+
+
+def test_generate_and_verify_refuse_the_compiled_sqlglot_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    """With sqlglotc installed, the Flink dialect's classes cannot be instantiated (mypyc refuses
+    Python subclasses of its classes): generate and verify say so and how to fix it, exit code 2,
+    no traceback. The scan does not need the dialect and still runs."""
+    assert flink_dialect._subclassing_refused() == "", "this environment's sqlglot is the compiled one"
+    loads = """
+from airflow import DAG
+from airflow.providers.postgres.operators.postgres import PostgresOperator
+with DAG("shop", schedule="@daily") as dag:
+    PostgresOperator(task_id="daily", sql="INSERT INTO shop.daily SELECT dt, COUNT(*) AS n FROM shop.orders GROUP BY 1")
+"""
+    root, out = write_tree(tmp_path / "repo", {"dags/shop.py": loads}), tmp_path / "out"
+    assert runner.invoke(app, ["generate", str(root), "--out", str(out)]).exit_code == 0
+    monkeypatch.setattr(
+        flink_dialect, "_subclassing_refused", lambda: "interpreted classes cannot inherit from compiled"
+    )
+    for command in (["generate", str(root), "--out", str(out), "--force"], ["verify", str(out), "--repo", str(root)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert "compiled sqlglot" in result.output and "pip uninstall sqlglotc" in result.output
+        assert "Traceback" not in result.output
+    assert runner.invoke(app, ["scan", str(root)]).exit_code in (0, 1)
