@@ -1146,7 +1146,11 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
     context = _Context(sql, dialect, markers, _cte_names(nodes.find_all(exp.CTE)))
     # Tables and scopes are resolved on a qualified copy; the written tree keeps the names,
     # aliases and positions that the other facts report.
-    resolved = _Nodes(_qualified(expression, dialect)) if _qualifying_matters(nodes) else nodes
+    resolved = (
+        _Nodes(_qualified(expression, dialect, columns=_join_keys_need_columns(nodes)))
+        if _qualifying_matters(nodes)
+        else nodes
+    )
     scopes = _scopes(resolved, kind)
     targets = _targets(resolved.root)
     target_names = _unique(name for name in map(_table_name, targets) if name)
@@ -1308,9 +1312,36 @@ def _qualifying_matters(nodes: _Nodes) -> bool:
     )
 
 
-def _qualified(expression: exp.Expr, dialect: str) -> exp.Expr:
+def _join_keys_need_columns(nodes: _Nodes) -> bool:
+    """Whether qualifying the columns (`qualify_columns` and its check: a fifth of the scan when always run)
+    can change a fact read from the qualified tree.
+
+    Of those facts (tables read, joins, correlated subqueries) only the join keys read qualifiers
+    that `qualify_columns` adds: it expands `USING (k)` into an ON condition naming the sources
+    that hold `k`, and qualifies a column written without one when the sources' columns are known
+    (CTEs, subqueries). The tables read do not depend on columns, and a subquery counts as
+    correlated only through a column its author qualified with an outer source, which qualifying
+    leaves as written. So columns matter only for a join with USING, or with an unqualified
+    column in its ON condition, or, for a join without one (`FROM a, b WHERE ...`), in the WHERE
+    of its query block.
+    """
+    for join in nodes.find_all(exp.Join):
+        if join.args.get("using"):
+            return True
+        condition = join.args.get("on")
+        if condition is None:
+            select = join.parent
+            condition = select.args.get("where") if isinstance(select, exp.Select) else None
+        if condition is not None and any(not column.table for column in condition.find_all(exp.Column)):
+            return True
+    return False
+
+
+def _qualified(expression: exp.Expr, dialect: str, *, columns: bool = True) -> exp.Expr:
     """A qualified copy of the tree, by the first of `_QUALIFY_ATTEMPTS` that succeeds; the tree
-    itself when none does.
+    itself when none does. Without `columns` (see `_join_keys_need_columns`), the copy with
+    identifiers normalized and tables qualified, the steps every attempt begins with: the
+    second attempt's tree, whether or not its check that every column is qualified would pass.
 
     The same result as calling `qualify` with each attempt's options in turn (see
     `_qualified_by_attempts`), for less: both attempts begin with the same two steps
@@ -1328,6 +1359,8 @@ def _qualified(expression: exp.Expr, dialect: str) -> exp.Expr:
         tree = qualify_tables(tree, dialect=sql_dialect)
     except Exception:  # the same steps of the second attempt would fail the same way
         return expression
+    if not columns:
+        return tree
     try:
         validate_qualify_columns(tree)  # all the second attempt does after these steps
         second_attempt_succeeds = True

@@ -267,6 +267,43 @@ def test_qualified_as_the_attempts(sql: str, dialect: str) -> None:
     assert tree == sqlglot.parse_one(sql, read=dialect)  # the written tree is left alone
 
 
+# Statements whose join keys need qualified columns, and some that only look as if they did
+_COLUMN_CASES = [
+    ("SELECT * FROM a LEFT JOIN b ON a.k = b.k FULL OUTER JOIN d USING (k3)", "postgres"),
+    (
+        "WITH x AS (SELECT id, v FROM db.s), y AS (SELECT rid, w FROM db.u) SELECT v, w FROM x JOIN y ON id = rid",
+        "spark",
+    ),
+    ("WITH x AS (SELECT id, v FROM db.s), y AS (SELECT rid FROM db.u) SELECT v FROM x, y WHERE id = rid", "trino"),
+    (
+        "SELECT o.v FROM db.o AS o JOIN db.c AS c ON o.k = c.k "
+        "WHERE v > 1 AND EXISTS (SELECT 1 FROM db.r WHERE r.k = o.k)",
+        "hive",
+    ),
+    (
+        "SELECT o.v FROM db.o AS o WHERE o.k IN (SELECT k FROM db.r WHERE flag) AND o.d IN (SELECT d FROM db.s)",
+        "bigquery",
+    ),
+    ("WITH Foo AS (SELECT 1 AS k) SELECT f.k FROM foo AS f JOIN db.t AS t ON f.k = t.k", "snowflake"),
+    ('WITH "Foo" AS (SELECT 1 AS k) SELECT f.k FROM "Foo" AS f JOIN db.t AS t ON f.k = t.k', "postgres"),
+    ("UPDATE db.t SET v = s.v FROM db.s AS s JOIN db.u AS u ON s.k = u.k WHERE t.k = s.k", "postgres"),
+]
+
+
+@pytest.mark.parametrize(("sql", "dialect"), [*_TREES, *_COLUMN_CASES])
+def test_facts_as_with_every_column_qualified(sql: str, dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Columns are qualified only when a join key can depend on it; every fact is the same as
+    when they always are."""
+    statement = parse_statements(sql, dialect, file=FILE, line=1)[0][0]
+    sql_module._analyze_text.cache_clear()
+    analysis = analyze_statement(statement)
+    always = sql_module._qualified
+    monkeypatch.setattr(sql_module, "_qualified", lambda tree, name, columns: always(tree, name))
+    sql_module._analyze_text.cache_clear()
+    assert analysis == analyze_statement(statement)
+    sql_module._analyze_text.cache_clear()
+
+
 @pytest.mark.parametrize(("sql", "dialect"), _TREES)
 def test_nodes_find_as_sqlglot(sql: str, dialect: str) -> None:
     """One walk answers each find / find_all with sqlglot's nodes, in sqlglot's order."""
