@@ -1146,11 +1146,11 @@ def _analyze(expression: exp.Expr, sql: str, dialect: str, markers: Mapping[str,
     context = _Context(sql, dialect, markers, _cte_names(nodes.find_all(exp.CTE)))
     # Tables and scopes are resolved on a qualified copy; the written tree keeps the names,
     # aliases and positions that the other facts report.
-    resolved = (
-        _Nodes(_qualified(expression, dialect, columns=_join_keys_need_columns(nodes)))
-        if _qualifying_matters(nodes)
-        else nodes
-    )
+    resolved = nodes
+    if _join_keys_need_columns(nodes):
+        resolved = _Nodes(_qualified(expression, dialect))
+    elif _names_need_normalizing(nodes):
+        resolved = _Nodes(_qualified(expression, dialect, columns=False))
     scopes = _scopes(resolved, kind)
     targets = _targets(resolved.root)
     target_names = _unique(name for name in map(_table_name, targets) if name)
@@ -1294,22 +1294,31 @@ _QUALIFY_ATTEMPTS: tuple[dict[str, bool], ...] = (
 )
 
 
-def _qualifying_matters(nodes: _Nodes) -> bool:
-    """Whether a fact read from the qualified tree (tables read, joins, correlated subqueries)
-    can differ from the same fact read from the written tree.
+def _names_need_normalizing(nodes: _Nodes) -> bool:
+    """Whether normalizing identifiers and qualifying tables (a copy and several walks: a third of
+    the scan when always run) can change a fact read from the qualified tree: the tables read,
+    the joins, correlated subqueries.
 
-    Qualifying changes those facts only through column qualifiers (join keys, columns of an
-    enclosing block) and through names matched across query blocks (a CTE referenced in
-    another case). A statement with no join, no CTE and no query but its top one (`DELETE ...
-    WHERE dt = ...`, `INSERT ... SELECT ... FROM s`) reads the same tables written or qualified,
-    and has no join keys and no subquery: qualifying it, a copy and several walks, buys nothing.
+    The facts compare table, alias and qualifier names ignoring case, except one: whether a
+    table reference names a CTE, which sqlglot's scopes decide by the exact name. Normalizing
+    changes that only for a reference that matches a CTE once case is ignored but not as written
+    (`WITH Foo ... FROM foo`), or where a quoted name keeps its case (`FROM "Foo"`). Checked
+    against qualifying every statement: the same facts for the 2,229 statements of the 1k-DAG
+    synthetic repository and every test case.
     """
-    top = _top_query(nodes.root)
-    return bool(
-        nodes.find_all(exp.Join)
-        or nodes.find_all(exp.CTE)
-        or any(query is not top for query in nodes.find_all(exp.Query))
-    )
+    ctes = [cte.args.get("alias") for cte in nodes.find_all(exp.CTE)]
+    if not ctes:
+        return False
+    names = {alias.name for alias in ctes if isinstance(alias, exp.TableAlias)}
+    folded = {name.lower() for name in names}
+    if any(isinstance(alias, exp.TableAlias) and alias.this and alias.this.args.get("quoted") for alias in ctes):
+        return True
+    for table in nodes.find_all(exp.Table):
+        if table.this is not None and table.this.args.get("quoted"):
+            return True
+        if not table.db and table.name not in names and table.name.lower() in folded:
+            return True
+    return False
 
 
 def _join_keys_need_columns(nodes: _Nodes) -> bool:

@@ -267,8 +267,9 @@ def test_qualified_as_the_attempts(sql: str, dialect: str) -> None:
     assert tree == sqlglot.parse_one(sql, read=dialect)  # the written tree is left alone
 
 
-# Statements whose join keys need qualified columns, and some that only look as if they did
-_COLUMN_CASES = [
+# Statements whose facts depend on qualifying (join keys through USING or unqualified columns, CTEs
+# referenced in another case or quoted), and some that only look as if they did
+_QUALIFY_CASES = [
     ("SELECT * FROM a LEFT JOIN b ON a.k = b.k FULL OUTER JOIN d USING (k3)", "postgres"),
     (
         "WITH x AS (SELECT id, v FROM db.s), y AS (SELECT rid, w FROM db.u) SELECT v, w FROM x JOIN y ON id = rid",
@@ -284,21 +285,30 @@ _COLUMN_CASES = [
         "SELECT o.v FROM db.o AS o WHERE o.k IN (SELECT k FROM db.r WHERE flag) AND o.d IN (SELECT d FROM db.s)",
         "bigquery",
     ),
+    ("SELECT o.v FROM db.o AS O WHERE EXISTS (SELECT 1 FROM db.r WHERE R.k = o.k)", "hive"),
     ("WITH Foo AS (SELECT 1 AS k) SELECT f.k FROM foo AS f JOIN db.t AS t ON f.k = t.k", "snowflake"),
+    ("WITH foo AS (SELECT 1 AS k) SELECT * FROM FOO JOIN db.t ON FOO.k = t.k", "snowflake"),
     ('WITH "Foo" AS (SELECT 1 AS k) SELECT f.k FROM "Foo" AS f JOIN db.t AS t ON f.k = t.k', "postgres"),
+    ('WITH Foo AS (SELECT 1 AS k) SELECT * FROM "Foo" UNION ALL SELECT * FROM foo', "postgres"),
+    ("WITH a AS (SELECT * FROM db.x), b AS (SELECT * FROM a) SELECT * FROM b JOIN A ON b.k = A.k", "trino"),
+    (
+        "MERGE INTO db.t USING (WITH c AS (SELECT * FROM db.s) SELECT * FROM C) s ON t.k = s.k "
+        "WHEN MATCHED THEN DELETE",
+        "databricks",
+    ),
+    ("SELECT * FROM db.t t1 JOIN db.t t2 ON t1.k = t2.k JOIN (SELECT * FROM db.u) ON t2.k = u.k", "duckdb"),
     ("UPDATE db.t SET v = s.v FROM db.s AS s JOIN db.u AS u ON s.k = u.k WHERE t.k = s.k", "postgres"),
 ]
 
 
-@pytest.mark.parametrize(("sql", "dialect"), [*_TREES, *_COLUMN_CASES])
-def test_facts_as_with_every_column_qualified(sql: str, dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Columns are qualified only when a join key can depend on it; every fact is the same as
-    when they always are."""
+@pytest.mark.parametrize(("sql", "dialect"), [*_TREES, *_QUALIFY_CASES])
+def test_facts_as_when_every_statement_is_qualified(sql: str, dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A statement is qualified only as far as its facts can depend on it (names, then columns);
+    every fact is the same as when all of `qualify` runs on every statement."""
     statement = parse_statements(sql, dialect, file=FILE, line=1)[0][0]
     sql_module._analyze_text.cache_clear()
     analysis = analyze_statement(statement)
-    always = sql_module._qualified
-    monkeypatch.setattr(sql_module, "_qualified", lambda tree, name, columns: always(tree, name))
+    monkeypatch.setattr(sql_module, "_join_keys_need_columns", lambda _nodes: True)
     sql_module._analyze_text.cache_clear()
     assert analysis == analyze_statement(statement)
     sql_module._analyze_text.cache_clear()
