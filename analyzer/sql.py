@@ -1295,9 +1295,9 @@ _QUALIFY_ATTEMPTS: tuple[dict[str, bool], ...] = (
 
 
 def _names_need_normalizing(nodes: _Nodes) -> bool:
-    """Whether normalizing identifiers and qualifying tables (a copy and several walks: a third of
-    the scan when always run) can change a fact read from the qualified tree: the tables read,
-    the joins, correlated subqueries.
+    """Whether normalizing identifiers and qualifying tables (a copy and several walks, which cost
+    more than parsing the statement) can change a fact read from the qualified tree: the tables
+    read, the joins, correlated subqueries.
 
     The facts compare table, alias and qualifier names ignoring case, except one: whether a
     table reference names a CTE, which sqlglot's scopes decide by the exact name. Normalizing
@@ -1322,8 +1322,8 @@ def _names_need_normalizing(nodes: _Nodes) -> bool:
 
 
 def _join_keys_need_columns(nodes: _Nodes) -> bool:
-    """Whether qualifying the columns (`qualify_columns` and its check: a fifth of the scan when always run)
-    can change a fact read from the qualified tree.
+    """Whether qualifying the columns (`qualify_columns` and its check: a fifth of the scan when
+    always run) can change a fact read from the qualified tree.
 
     Of those facts (tables read, joins, correlated subqueries) only the join keys read qualifiers
     that `qualify_columns` adds: it expands `USING (k)` into an ON condition naming the sources
