@@ -1306,17 +1306,18 @@ def _names_need_normalizing(nodes: _Nodes) -> bool:
     against qualifying every statement: the same facts for the 2,229 statements of the 1k-DAG
     synthetic repository and every test case.
     """
-    ctes = [cte.args.get("alias") for cte in nodes.find_all(exp.CTE)]
+    aliases = [cte.args.get("alias") for cte in nodes.find_all(exp.CTE)]
+    ctes = [alias.this for alias in aliases if isinstance(alias, exp.TableAlias) and alias.this is not None]
     if not ctes:
         return False
-    names = {alias.name for alias in ctes if isinstance(alias, exp.TableAlias)}
-    folded = {name.lower() for name in names}
-    if any(isinstance(alias, exp.TableAlias) and alias.this and alias.this.args.get("quoted") for alias in ctes):
-        return True
+    names = {cte.name for cte in ctes}
+    folded = {cte.name.lower() for cte in ctes}
+    quoted = {cte.name.lower() for cte in ctes if cte.args.get("quoted")}
     for table in nodes.find_all(exp.Table):
-        if table.this is not None and table.this.args.get("quoted"):
-            return True
-        if not table.db and table.name not in names and table.name.lower() in folded:
+        name = table.name.lower()
+        if table.db or name not in folded:
+            continue  # it names no CTE, normalized or not, whatever the case: only a bare name can
+        if table.name not in names or name in quoted or (table.this is not None and table.this.args.get("quoted")):
             return True
     return False
 
