@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import __version__
 from .discover import SKIPPED_DIRS
@@ -287,16 +287,25 @@ _PLAIN_TYPES = {
 class _ModelUnpickler(pickle.Unpickler):
     """Builds only the analyzer's dataclasses, enums and string subclasses, and plain types."""
 
+    # (module, name) -> the class, once allowed: a cached scan loads thousands of entries
+    _allowed: ClassVar[dict[tuple[str, str], Any]] = {}
+
     def find_class(self, module: str, name: str) -> Any:
+        allowed = self._allowed.get((module, name))
+        if allowed is not None:
+            return allowed
         if (module, name) in _PLAIN_TYPES:
-            return super().find_class(module, name)
-        if module == "analyzer" or module.startswith("analyzer."):
             found = super().find_class(module, name)
-            if isinstance(found, type) and (
+        elif module == "analyzer" or module.startswith("analyzer."):
+            found = super().find_class(module, name)
+            if not isinstance(found, type) or not (
                 dataclasses.is_dataclass(found) or issubclass(found, enum.Enum | str | int | float)
             ):
-                return found
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
+                raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
+        else:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
+        self._allowed[(module, name)] = found
+        return found
 
 
 def safe_loads(data: bytes) -> Any:

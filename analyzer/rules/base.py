@@ -40,6 +40,8 @@ class JobFacts:
     lineage: LineageGraph
     upserted_tables: frozenset[str] = frozenset()  # targets of MERGE / UPDATE anywhere in the repo
     table_partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # from repository DDL
+    # facts derived from the others, worked out once for every rule that asks (`rules.window`)
+    derived: dict[tuple[str, int], object] = field(default_factory=dict, compare=False, repr=False)
 
     def writing(self) -> Iterator[tuple[Statement, StatementAnalysis]]:
         return (pair for pair in self.statements if pair[1].kind in WRITING_KINDS)

@@ -22,6 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -306,9 +307,18 @@ def partition_window(analysis: StatementAnalysis, markers: Mapping[str, str]) ->
 
 
 def write_window(facts: JobFacts, statement: Statement, analysis: StatementAnalysis) -> Window | None:
-    """The days a writing statement writes, relative to the run; None when not tied to the run."""
+    """The days a writing statement writes, relative to the run; None when not tied to the run.
+
+    Five rules and the classifier ask for it: worked out once per statement (`facts.derived`)."""
     if analysis.kind not in ROW_WRITING_KINDS:
         return None
+    key = ("write_window", statement.index)
+    if key not in facts.derived:
+        facts.derived[key] = _write_window(facts, statement, analysis)
+    return cast("Window | None", facts.derived[key])
+
+
+def _write_window(facts: JobFacts, statement: Statement, analysis: StatementAnalysis) -> Window | None:
     markers = job_markers(facts.job)
     decided, window = partition_window(analysis, markers)
     if decided:
