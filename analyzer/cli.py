@@ -555,7 +555,6 @@ def print_verification(results: Sequence[Equivalence]) -> None:
 def run_validate(path: Path, connector_jars: Path | None) -> list[Validation]:
     if not (path / "jobs").is_dir():
         raise UsageError(f"{path} has no jobs/ folder; run `kappa generate` first")
-    require_flink_dialect()
     jars = connector_jars_in(connector_jars) if connector_jars is not None else []
     with FlinkPlanner(jars) as planner:
         results = validate_folder(path, planner)
