@@ -1311,13 +1311,13 @@ def _names_need_normalizing(nodes: _Nodes) -> bool:
     if not ctes:
         return False
     names = {cte.name for cte in ctes}
-    folded = {cte.name.lower() for cte in ctes}
+    folded = _cte_names(nodes.find_all(exp.CTE))
     quoted = {cte.name.lower() for cte in ctes if cte.args.get("quoted")}
     for table in nodes.find_all(exp.Table):
-        name = table.name.lower()
-        if table.db or name not in folded:
-            continue  # it names no CTE, normalized or not, whatever the case: only a bare name can
-        if table.name not in names or name in quoted or (table.this is not None and table.this.args.get("quoted")):
+        if not _is_cte_reference(table, folded):
+            continue  # it names no CTE, normalized or not: equal names are equal ignoring case
+        quoted_table = table.this is not None and table.this.args.get("quoted")
+        if table.name not in names or table.name.lower() in quoted or quoted_table:
             return True
     return False
 
