@@ -14,7 +14,10 @@ analyses) and a manifest of everything that result depends on:
 - every custom operator class it looked up in the repository's class index, with its value.
 
 An entry is used only when all of these are unchanged, so a cached scan gives the same
-`analysis.json` bytes as a fresh one. A missing, stale, corrupt or unreadable entry is a cache
+`analysis.json` bytes as a fresh one. One more entry holds the whole run's analysed result (the
+rules, classification and lineage are repository-wide, so no file's entry can hold them): its
+manifest lists every file any part of the scan read, and an unchanged repository is answered
+from it alone (`pipeline.RunRecord`). A missing, stale, corrupt or unreadable entry is a cache
 miss, never an error; the folder is safe to delete. Entries are written atomically (a temporary
 file renamed into place), so concurrent scans never read half an entry.
 
@@ -36,7 +39,7 @@ import struct
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -176,19 +179,69 @@ class Entry:
         self._path = path
 
     def payload(self) -> Any | None:
-        """The cached result, or None when the entry cannot be read back."""
+        """The cached result, or None when the entry cannot be read back.
+
+        The body is inflated as the unpickler reads it: a whole run's entry holds hundreds of
+        megabytes of pickle for a large repository, which are never in memory at once.
+        """
         try:
-            data = self._path.read_bytes()
-            header_length = _LENGTH.unpack_from(data, len(_MAGIC))[0]
-            body = data[len(_MAGIC) + _LENGTH.size + header_length :]
-            return safe_loads(zlib.decompress(body))
+            with self._path.open("rb") as handle:
+                prefix = handle.read(len(_MAGIC) + _LENGTH.size)
+                handle.seek(_LENGTH.unpack_from(prefix, len(_MAGIC))[0], os.SEEK_CUR)
+                with io.BufferedReader(_Inflating(handle), _CHUNK) as body:
+                    return _ModelUnpickler(body).load()
         except Exception:  # a corrupt entry is a miss, whatever went wrong with it
             return None
 
 
+_CHUNK = 1 << 16
+
+
+class _Inflating(io.RawIOBase):
+    """The zlib stream of an entry's body, inflated a piece at a time."""
+
+    def __init__(self, compressed: io.BufferedIOBase) -> None:
+        self._compressed = compressed
+        self._inflater = zlib.decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = len(buffer)
+        while not self._inflater.eof:
+            data = self._inflater.unconsumed_tail or self._compressed.read(_CHUNK)
+            if not data:
+                raise EOFError("the entry's body is cut short")
+            out = self._inflater.decompress(data, wanted)
+            if out:
+                buffer[: len(out)] = out
+                return len(out)
+        return 0
+
+
+class _Deflating:
+    """A file-like sink that compresses what is written to it into `target`."""
+
+    def __init__(self, target: io.BufferedIOBase) -> None:
+        self._target = target
+        self._deflater = zlib.compressobj(1)
+
+    def write(self, data: bytes) -> int:
+        self._target.write(self._deflater.compress(data))
+        return len(data)
+
+    def finish(self) -> None:
+        self._target.write(self._deflater.flush())
+
+
 def encode_entry(manifest: Manifest, payload_pickle: bytes) -> bytes:
+    return _entry_header(manifest) + zlib.compress(payload_pickle, 1)
+
+
+def _entry_header(manifest: Manifest) -> bytes:
     header = pickle.dumps(manifest, protocol=_PROTOCOL)
-    return _MAGIC + _LENGTH.pack(len(header)) + header + zlib.compress(payload_pickle, 1)
+    return _MAGIC + _LENGTH.pack(len(header)) + header
 
 
 def _read_manifest(path: Path) -> Manifest | None:
@@ -253,12 +306,29 @@ class ScanCache:
 
 def write_entry(folder: Path, name: str, data: bytes) -> None:
     """Write atomically; a cache that cannot be written is simply not written."""
+    _write_atomically(folder, name, lambda out: out.write(data))
+
+
+def write_object_entry(folder: Path, name: str, manifest: Manifest, payload: Any) -> None:
+    """`write_entry` for a large payload, pickled and compressed straight into the file: the
+    pickle of a whole run is never in memory at once."""
+
+    def write(out: io.BufferedIOBase) -> None:
+        out.write(_entry_header(manifest))
+        body = _Deflating(out)
+        pickle.dump(payload, body, protocol=_PROTOCOL)
+        body.finish()
+
+    _write_atomically(folder, name, write)
+
+
+def _write_atomically(folder: Path, name: str, write: Callable[[io.BufferedIOBase], object]) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".entry")
         try:
             with os.fdopen(handle, "wb") as out:
-                out.write(data)
+                write(out)
             os.replace(temporary, folder / name)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -39,6 +39,7 @@ from .cache import (
     recorded,
     tool_digest,
     write_entry,
+    write_object_entry,
 )
 from .classify import classify
 from .config import KappaConfig, load_config
@@ -347,8 +348,14 @@ def scan_with_stats(
         min_parallel_files=min_parallel_files,
         sql_folders=sql_folders,
         dialect=dialect,
+        reuse_run=True,
     )
-    return analyze(collected.analysis, collected.analyses), collected.stats
+    if collected.finished:
+        return collected.analysis, collected.stats
+    analysis = analyze(collected.analysis, collected.analyses)
+    if collected.run is not None:
+        collected.run.store(analysis)
+    return analysis, collected.stats
 
 
 def collect(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
@@ -407,7 +414,7 @@ def scan_live(
 # ------------------------------------------------------------------ the unit of work: one file
 
 
-DAG, SCHEMA = "dag", "schema"  # the kinds of cached work
+DAG, SCHEMA, RUN = "dag", "schema", "run"  # the kinds of cached work: a file's scan, or the whole run's
 
 
 @dataclass(frozen=True)
@@ -435,6 +442,76 @@ class ScanStats:
     reused: int = 0  # files whose cached result was used
     workers: int = 0  # worker processes (0: everything in this process)
     cache_dir: str | None = None
+    whole_run_reused: bool = False  # nothing changed: the analysed result came from the cache
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The whole scan's cache entry: its analysed result, valid while every file any part of the
+    scan read (each file's scan, the SQL files, the dbt and SQL-folder scan) reads the same.
+
+    `analyze` is a pure function of what the files gave, so an unchanged repository needs neither
+    the files' cached results nor the rules again: one entry gives the finished analysis.
+    """
+
+    folder: Path
+    context: str  # the cache's: tool, root, configuration, layout
+    options: str  # the scan's own options (SQL folders, dialect), `_run_options`
+    reads: tuple[Dependency, ...]
+
+    def store(self, analysis: Analysis) -> None:
+        everything = [*analysis.findings, *(f for job in analysis.jobs for f in job.findings)]
+        if any(finding.code == "E008" for finding in everything):  # cut short by the clock: never cached
+            return
+        own = Dependency(RUN, self.options, digest(*(f"{d.kind} {d.path} {d.digest}" for d in self.reads)))
+        write_object_entry(self.folder, _slot_name(RUN, ""), Manifest(self.context, own, self.reads), analysis)
+
+
+def _run_options(sql_folders: Sequence[str], dialect: str | None) -> str:
+    return repr((tuple(sql_folders), dialect))
+
+
+def _run_reads(
+    store: ScanCache,
+    entries: Mapping[tuple[str, str], Entry | None],
+    hits: Iterable[tuple[str, str]],
+    models_read: FileCache,
+    models_opened: Iterable[str],
+) -> tuple[Dependency, ...] | None:
+    """Every file the run read, with its digest as read; None when some part left no entry (a
+    scan cut short by the clock, a cache that could not be written) or a file changed mid-run."""
+    reused = set(hits)
+    manifests: list[Manifest] = []
+    for key, entry in entries.items():
+        current = entry if key in reused else store.entry(*key)  # the entry this run just wrote
+        if current is None:
+            return None
+        manifests.append(current.manifest)
+    found: dict[tuple[str, str], str] = {}
+    dependencies = [d for m in manifests for d in (m.own, *m.reads)]
+    dependencies.extend(
+        Dependency(TEXT, path, text_digest(text, models_read.findings.get(path)))
+        for path, text in models_read.texts.items()
+    )
+    dependencies.extend(
+        Dependency(BYTES, path, bytes_digest(models_read.root / path))
+        for path in recorded(models_opened, models_read.texts)
+    )
+    for dependency in dependencies:
+        if found.setdefault((dependency.kind, dependency.path), dependency.digest) != dependency.digest:
+            return None
+    return tuple(Dependency(kind, path, value) for (kind, path), value in sorted(found.items()))
+
+
+def _finished_run(store: ScanCache, options: str, validity: _Validity) -> Analysis | None:
+    """The whole run's cached result, when every file it read still reads the same."""
+    entry = store.entry(RUN, "")
+    if entry is None or entry.manifest.own.path != options:
+        return None
+    if any(validity.current(d) != d.digest for d in entry.manifest.reads):
+        return None
+    payload = entry.payload()
+    return payload if isinstance(payload, Analysis) else None
 
 
 @dataclass(frozen=True)
@@ -442,6 +519,8 @@ class Collected:
     analysis: Analysis
     analyses: Analyses  # statement analyses done while parsing, for `analyze`
     stats: ScanStats
+    finished: bool = False  # `analysis` is the cached, already analysed result of the whole scan
+    run: RunRecord | None = None  # where to keep the analysed result, when every part could be cached
 
 
 def text_digest(text: str | None, finding: Finding | None) -> str:
@@ -657,6 +736,7 @@ def collect_files(
     min_parallel_files: int = MIN_PARALLEL_FILES,
     sql_folders: Sequence[str] = (),
     dialect: str | None = None,
+    reuse_run: bool = False,
 ) -> Collected:
     """`collect`, in `jobs` worker processes and through the cache in `cache_dir` (None: no cache).
 
@@ -664,6 +744,8 @@ def collect_files(
     each Python file is scanned on its own (its DAGs, tasks, rendered and parsed SQL, statement
     analyses) and each SQL file read for table definitions, by the workers or from the cache;
     results are merged in file order so the outcome does not depend on who scanned what.
+    With `reuse_run`, the whole run's analysed result is taken from the cache when nothing it
+    read changed (`Collected.finished`), and otherwise `Collected.run` says where to keep it.
     """
     root = root.resolve()
     inventory = discover(root)
@@ -701,6 +783,19 @@ def collect_files(
         if result.finding is not None:
             findings.append(result.finding)
         entries[(SCHEMA, file)] = store.entry(SCHEMA, file) if store is not None else None
+    files_found = len(inventory.python_files) + len(inventory.sql_files)
+    options = _run_options(sql_folders, dialect)
+    if store is not None and reuse_run:
+        finished = _finished_run(store, options, validity)
+        if finished is not None:
+            stats = ScanStats(
+                python_files=len(inventory.python_files),
+                sql_files=len(inventory.sql_files),
+                reused=files_found,
+                cache_dir=str(cache_dir),
+                whole_run_reused=True,
+            )
+            return Collected(finished, {}, stats, finished=True)
 
     # what the cache still holds
     cached: dict[tuple[str, str], Any] = {}
@@ -709,6 +804,7 @@ def collect_files(
             payload = entry.payload()
             if isinstance(payload, FileResult if key[0] == DAG else SchemaResult):
                 cached[key] = payload
+    hits = set(cached)
     dag_misses = [f for f in inventory.python_files if (DAG, f) not in cached]
     sql_misses = [f for f in inventory.sql_files if (SCHEMA, f) not in cached]
 
@@ -753,20 +849,22 @@ def collect_files(
                 schemas_found.setdefault(table, definition)
             schema_findings.extend(schema.findings)
     if store is not None:
+        store.entry(RUN, "")  # kept by the sweep, whether or not this run uses it
         store.sweep()
-    # dbt models and query files: scanned here, after the DAGs that run them (not cached)
+    # dbt models and query files: scanned here, after the DAGs that run them (cached with the run)
     reader = FileCache(root)
-    models = scan_models(
-        root,
-        inventory,
-        dags,
-        jobs_found,
-        config,
-        reader.read,
-        sql_folders=sql_folders,
-        dialect=dialect,
-        known_tables=schemas_found,
-    )
+    with OpenRecorder(root) as models_opened:
+        models = scan_models(
+            root,
+            inventory,
+            dags,
+            jobs_found,
+            config,
+            reader.read,
+            sql_folders=sql_folders,
+            dialect=dialect,
+            known_tables=schemas_found,
+        )
     # their secrets: no DAG code to find literals in, but every secret shape is redacted (E050)
     redact = Redactor()
     dags.extend(redact.dag(dag) for dag in models.dags)
@@ -804,7 +902,11 @@ def collect_files(
         workers=workers,
         cache_dir=str(cache_dir) if cache_dir is not None else None,
     )
-    return Collected(analysis, analyses, stats)
+    run = None
+    if store is not None and reuse_run:
+        reads = _run_reads(store, entries, hits, reader, models_opened.paths)
+        run = RunRecord(store.folder, store.context, options, reads) if reads is not None else None
+    return Collected(analysis, analyses, stats, run=run)
 
 
 def _duplicate_dags(dags: Iterable[Dag]) -> list[Finding]:

@@ -102,6 +102,7 @@ def _warm(repo: Path, cache: Path) -> None:
     assert stats.reused == 0
     _, stats = _scan(repo, cache)
     assert stats.parsed == 0
+    assert stats.whole_run_reused
 
 
 def _rescan_matches_plain(repo: Path, cache: Path) -> pipeline.ScanStats:
@@ -184,14 +185,46 @@ def test_changed_included_template_reparses_the_dag(tmp_path: Path) -> None:
     assert "raw.b" in dumps(scan(repo))
 
 
+def test_changed_dbt_properties_end_the_reuse_of_the_run(tmp_path: Path, samples_plain: str) -> None:
+    """A dbt YAML file is read by the model scan, not by any DAG file's: the run's entry knows it."""
+    repo = tmp_path / "repo"
+    shutil.copytree(SAMPLES, repo)
+    _warm(repo, tmp_path / "c")
+    properties = repo / "dbt" / "shop_dbt" / "models" / "marts" / "schema.yml"
+    properties.write_text(properties.read_text(encoding="utf-8").replace("varchar(20)", "varchar(40)", 1))
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert not stats.whole_run_reused
+    assert stats.parsed == 0  # no DAG or SQL file read it
+    assert dumps(scan(repo)).replace(str(repo), "") != samples_plain.replace(str(SAMPLES.resolve()), "")
+
+
+def test_other_scan_options_end_the_reuse_of_the_run(tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    _warm(SAMPLES, cache)
+    analysis, stats = scan_with_stats(SAMPLES, cache_dir=cache, dialect="snowflake")
+    assert not stats.whole_run_reused
+    assert dumps(analysis) == dumps(scan(SAMPLES, dialect="snowflake"))
+    assert scan_with_stats(SAMPLES, cache_dir=cache, dialect="snowflake")[1].whole_run_reused
+
+
+def _run_entry(cache: Path) -> Path:
+    [entry] = cache.rglob(pipeline._slot_name(pipeline.RUN, ""))
+    return entry
+
+
 def test_corrupt_entries_are_ignored(repo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "c"
     _warm(repo, cache)
-    entries = sorted(cache.rglob("*.entry"))
+    run = _run_entry(cache)
+    entries = sorted(path for path in cache.rglob("*.entry") if path != run)
     entries[0].write_bytes(b"not a cache entry")
     entries[1].write_bytes(entries[1].read_bytes()[:-40])  # truncated payload
     entries[2].write_bytes(b"")
     stats = _rescan_matches_plain(repo, cache)
+    assert stats.whole_run_reused  # the files did not change: the run's own entry still holds
+    run.write_bytes(run.read_bytes()[:-40])
+    stats = _rescan_matches_plain(repo, cache)
+    assert not stats.whole_run_reused
     assert 1 <= stats.parsed <= 3
     assert _scan(repo, cache)[1].parsed == 0  # rewritten
 
