@@ -1662,13 +1662,17 @@ class _StandInEnvironment(SandboxedEnvironment):
 
 
 def _template_tokens(environment: Environment, text: str) -> list[tuple[int, str]]:
-    """(line, value) of the names, strings and numbers inside the template's tags."""
+    """(line, value) of the names, strings and numbers inside the template's tags; none when the
+    text does not lex (its lines then default to 1)."""
     tokens = []
-    for line, kind, value in environment.lex(text):
-        if kind in ("name", "integer"):
-            tokens.append((line, value))
-        elif kind == "string":
-            tokens.append((line, value[1:-1]))
+    try:
+        for line, kind, value in environment.lex(text):
+            if kind in ("name", "integer"):
+                tokens.append((line, value))
+            elif kind == "string":
+                tokens.append((line, value[1:-1]))
+    except Exception:  # the render already failed on this text, and said so
+        return []
     return tokens
 
 
@@ -1759,7 +1763,7 @@ def render_sql(
     recorder = _Recorder(deadline=deadline)
     failure: tuple[str, str, int] | None = None
     rendered = ""
-    tokens: list[tuple[int, str]] = []
+    environment: Environment | None = None
     try:
         folders = search_path or (PurePosixPath(source.file).parent.as_posix(),)
         environment = _StandInEnvironment(recorder, _RootLoader(root, folders))
@@ -1771,7 +1775,6 @@ def render_sql(
         except TemplateSyntaxError as exc:
             failure = ("E012", f"template syntax error: {exc.message}", exc.lineno)
         else:
-            tokens = _template_tokens(environment, text)
             rendered = _generate_bounded(template, context, recorder)
     except Exception as exc:  # the stage's contract: every failure becomes a finding
         failure = _render_failure(exc)
@@ -1779,6 +1782,8 @@ def render_sql(
     def file_line(template_line: int) -> int:
         return source.line + max(template_line, 1) - 1
 
+    # lexed again only to place an undefined name: most templates have none
+    tokens = _template_tokens(environment, text) if recorder.undefined_names and environment is not None else []
     findings = [
         scan_error("E013", _undefined_message(name), source.file, file_line(_line_of_name(tokens, name)))
         for name in recorder.undefined_names

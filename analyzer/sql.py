@@ -432,20 +432,56 @@ def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
         return (single,)
     chunks: list[_Chunk] = []
     start = 0
-    has_tokens = False
-    for token in [*dialect.tokenize(text), None]:
+    tokens = dialect.tokenize(text)
+    first = 0  # the current part's first token
+    for index, token in enumerate([*tokens, None]):
         if token is not None and token.token_type is not TokenType.SEMICOLON:
-            has_tokens = True
             continue
         end = len(text) if token is None else token.start
         part = text[start:end]
-        if has_tokens and part.strip():
+        if index > first and part.strip():
             offset = start + len(part) - len(part.lstrip())
             line, col = _line_col(text, offset)
-            chunks.append(_Chunk(part.strip(), line, col))
+            sql = part.strip()
+            own: tuple[Token, ...] | None = None
+            if _tokens_stand_alone(text, part, tokens[first - 1] if first else None, tokens[index - 1], token):
+                own = _rebased(tokens[first:index], offset, line, col)
+            chunks.append(_Chunk(sql, line, col, own))
         start = end + 1
-        has_tokens = False
+        first = index + 1
     return tuple(chunks)
+
+
+def _tokens_stand_alone(text: str, part: str, before: Token | None, last: Token, after: Token | None) -> bool:
+    """Whether a statement's slice of the whole text's tokens is what tokenizing it alone gives.
+
+    Not when a comment sits on a `;` around it (alone, it would attach to the statement's first
+    or last token), when stripping took a character the tokenizer reads or the end of a comment
+    after the statement's last token (`-- note  ` keeps its spaces in the text), when a lone carriage
+    return makes the tokenizer count lines differently from `_line_col`, or when the text holds a
+    `$` (sqlglot looks ahead for a `$tag$` string and does not take back the lines it crossed, so a
+    `$` token's line depends on what follows the statement).
+    """
+    return (
+        not (before is not None and before.comments)
+        and not (after is not None and after.comments)
+        and part.strip() == part.strip(_TOKENIZER_WHITESPACE)
+        and (not last.comments or part[len(part.rstrip()) :][:1] in {"", "\n"})
+        and "\r" not in text
+        and "$" not in text
+    )
+
+
+def _rebased(tokens: Sequence[Token], offset: int, line: int, col: int) -> tuple[Token, ...]:
+    """The tokens, moved to where they are in the statement starting at `offset` (`line`, `col`)
+    of the text: positions, lines, and columns on its first line. They belong to this split alone."""
+    for token in tokens:
+        if token.line == line:
+            token.col -= col - 1
+        token.line -= line - 1
+        token.start -= offset
+        token.end -= offset
+    return tuple(tokens)
 
 
 def _single_statement(text: str, dialect: Dialect) -> _Chunk | None:
@@ -1738,8 +1774,9 @@ def _group_by_outputs(nodes: _Nodes, context: _Context) -> tuple[str, ...]:
     # `INSERT INTO t (a, b) SELECT x, y ...` names the outputs by position, not by alias
     listed = _insert_columns(expression) if select is expression.expression else ()
     names: list[str] = []
+    same_projection = _SameProjection(projections)
     for item in select.args["group"].expressions:
-        projection = _ordinal_projection(item, projections) or _same_projection(item, projections)
+        projection = _ordinal_projection(item, projections) or same_projection(item)
         if projection is not None and len(listed) == len(projections):
             names.append(listed[next(i for i, p in enumerate(projections) if p is projection)])
         elif projection is not None:
@@ -1766,10 +1803,22 @@ def _ordinal_projection(item: exp.Expr, projections: Sequence[exp.Expr]) -> exp.
     return None
 
 
-def _same_projection(item: exp.Expr, projections: Sequence[exp.Expr]) -> exp.Expr | None:
-    """The first projection that computes `item`: structurally equal, table qualifiers ignored."""
-    key = _unqualified(item)
-    return next((p for p in projections if _unqualified(p.unalias()) == key), None)
+class _SameProjection:
+    """The first projection that computes an expression: structurally equal, table qualifiers
+    ignored. Each projection's unqualified copy is made once, and only as far as a search goes."""
+
+    def __init__(self, projections: Sequence[exp.Expr]) -> None:
+        self._projections = projections
+        self._keys: list[exp.Expr] = []
+
+    def __call__(self, item: exp.Expr) -> exp.Expr | None:
+        wanted = _unqualified(item)
+        for index, projection in enumerate(self._projections):
+            if index == len(self._keys):
+                self._keys.append(_unqualified(projection.unalias()))
+            if self._keys[index] == wanted:
+                return projection
+        return None
 
 
 def _output_name(projection: exp.Expr, context: _Context) -> str:
@@ -1855,7 +1904,8 @@ def _dedup_shape(window: exp.Window, keep: str, context: _Context) -> DedupShape
     keys = list(window.args.get("partition_by") or ())
     numbered = window.find_ancestor(exp.Select)
     projections = numbered.expressions if numbered is not None else []
-    outputs = [_same_projection(key, projections) for key in keys]
+    same_projection = _SameProjection(projections)
+    outputs = [same_projection(key) for key in keys]
     return DedupShape(
         partition_by=tuple(_expression_name(e, context) for e in keys),
         order_by=tuple(_expression_name(e, context) for e in ordered),

@@ -31,6 +31,7 @@ from analyzer.sql import KINDS, analyze_statement, guess_dialect, parse_statemen
 
 DATA = Path(__file__).parent / "data" / "sql"
 FILE = "dags/sql/job.sql"
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def _load_cases() -> list[Any]:
@@ -353,6 +354,99 @@ def test_a_statement_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert (analysis.kind, analysis.reads, analysis.group_by) == ("insert", ("db.s",), ("k",))
     assert tokenized == [text.strip()]
+
+
+def test_statements_of_one_text_are_tokenized_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text of several statements is tokenized whole, and each statement parsed from its slice."""
+    real_tokenize = sqlglot.dialects.dialect.Dialect.tokenize
+    tokenized: list[str] = []
+
+    def tokenize(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        tokenized.append(sql)
+        return real_tokenize(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(sqlglot.dialects.dialect.Dialect, "tokenize", tokenize)
+    text = "DELETE FROM db.t WHERE dt = '2024-01-01';\n-- reload\nINSERT INTO db.t\n  SELECT * FROM db.s;\n"
+    statements, findings = parse_statements(text, "spark", file=FILE, line=1)
+    assert findings == ()
+    assert [(s.kind, s.line) for s in statements] == [("delete", 1), ("insert", 2)]
+    assert tokenized == [text]
+
+
+def _token_facts(tokens: Any) -> list[tuple[object, ...]]:
+    return [(t.token_type, t.text, t.line, t.col, t.start, t.end, tuple(t.comments)) for t in tokens]
+
+
+def _assert_split_tokens_are_their_own(text: str, dialect: str) -> None:
+    sql_dialect = sql_module._dialect(dialect)
+    assert sql_dialect is not None
+    try:
+        chunks = sql_module._split_statements(text, sql_dialect)
+    except sqlglot.errors.SqlglotError:
+        return
+    for chunk in chunks:
+        if chunk.tokens is None:
+            continue
+        try:
+            alone = sql_dialect.tokenize(chunk.sql)
+        except sqlglot.errors.TokenError:  # sqlglot fails on a text ending mid-token (`$`) alone
+            continue
+        assert _token_facts(chunk.tokens) == _token_facts(alone), chunk.sql
+
+
+SPLIT_CASES = [
+    "SELECT 1; SELECT 2; -- two\nSELECT 3",
+    "SELECT 1 -- one\n; SELECT 2 /* two */;\n/* three */ SELECT 3;",
+    "SELECT 'a;b';\n\n   INSERT INTO t SELECT 'x\ny' AS s,\n  2 AS n FROM u;  ",
+    "SELECT 1;\r\nSELECT 2;\r\n",
+    "SELECT 1;\rSELECT 2;\r",
+    "SELECT 1;\u00a0SELECT 2\u00a0;\x0bSELECT 3",
+    "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT f();",
+    'SELECT `a;b` FROM `p.d.t`; SELECT "c" FROM d;',
+    ";;  ; SELECT 1 ;; SELECT 2 ;",
+    "SELECT 1; SELECT 2 -- note  \n\n",
+    "SELECT 1;SELECT 2 # note \u00a0",
+    "SELECT $1 FROM @stage;\nSELECT 2\n",
+]
+
+
+@pytest.mark.parametrize("dialect", ["spark", "postgres", "bigquery", "snowflake", "trino", "redshift", "hive"])
+@pytest.mark.parametrize("text", SPLIT_CASES)
+def test_split_tokens_are_what_tokenizing_the_statement_gives(text: str, dialect: str) -> None:
+    _assert_split_tokens_are_their_own(text, dialect)
+
+
+def test_split_tokens_of_every_sample_sql_file() -> None:
+    files = sorted({*PROJECT.glob("samples/**/*.sql"), *PROJECT.glob("tests/data/**/*.sql")})
+    assert len(files) > 20
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for dialect in ("spark", "postgres", "bigquery", "snowflake"):
+            _assert_split_tokens_are_their_own(text, dialect)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="SELECT FROMWHERE;'\"`-/*\n\r\t ()=,.1e5abt$#@:?[]{}\\\u00a0", max_size=100))
+def test_split_tokens_hold_for_any_text(text: str) -> None:
+    """Statements parsed from the whole text's tokens are those parsed from their own text."""
+    _assert_split_tokens_are_their_own(text, "postgres")
+    reused = parse_statements(text, "postgres", file=FILE, line=3)
+    original = sql_module._tokens_stand_alone
+    try:
+        sql_module._tokens_stand_alone = lambda *_args: False  # type: ignore[assignment]
+        fresh = parse_statements(text, "postgres", file=FILE, line=3)
+    finally:
+        sql_module._tokens_stand_alone = original
+    if reused == fresh:
+        return
+    # a statement sqlglot cannot tokenize alone (`$`) fails to parse either way, with another message
+    assert [dataclasses.replace(s, error="") for s in reused[0]] == [dataclasses.replace(s, error="") for s in fresh[0]]
+    assert [(f.code, f.line) for f in reused[1]] == [(f.code, f.line) for f in fresh[1]]
+    for statement, alone in zip(reused[0], fresh[0], strict=True):
+        if statement != alone:
+            assert not statement.parsed
+            with pytest.raises(sqlglot.errors.TokenError):
+                sqlglot.tokenize(statement.sql, read="postgres")
 
 
 @settings(max_examples=150, deadline=None)
