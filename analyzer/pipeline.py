@@ -503,10 +503,17 @@ def _run_reads(
     return tuple(Dependency(kind, path, value) for (kind, path), value in sorted(found.items()))
 
 
-def _finished_run(store: ScanCache, options: str, validity: _Validity) -> Analysis | None:
-    """The whole run's cached result, when every file it read still reads the same."""
+def _finished_run(store: ScanCache, options: str, validity: _Validity, files: Sequence[str]) -> Analysis | None:
+    """The whole run's cached result, when every file it read still reads the same.
+
+    `files` (the repository's Python and SQL files) are digested first, so that a changed file is
+    found before anything else is read; their digests stay in `validity` for the files' entries.
+    """
     entry = store.entry(RUN, "")
     if entry is None or entry.manifest.own.path != options:
+        return None
+    read = {(d.kind, d.path): d.digest for d in entry.manifest.reads}
+    if any(validity.current(Dependency(TEXT, file, "")) != read.get((TEXT, file)) for file in files):
         return None
     if any(validity.current(d) != d.digest for d in entry.manifest.reads):
         return None
@@ -759,34 +766,10 @@ def collect_files(
     validity = _Validity(root, {})
     findings: list[Finding] = [*inventory.findings, *config_findings]
 
-    # the class index, from every module in file order (the first definition of a name wins)
-    classes: dict[str, ClassInfo] = {}
-    entries: dict[tuple[str, str], Entry | None] = {}
-    for file in inventory.python_files:
-        result = read_text(root / file, root)
-        own = text_digest(result.text, result.finding)
-        validity.known[(TEXT, file)] = own
-        entry = store.entry(DAG, file) if store is not None else None
-        entries[(DAG, file)] = entry
-        if entry is not None and entry.manifest.own.digest == own:
-            file_classes: Mapping[str, ClassInfo] = entry.manifest.classes
-        elif result.text is not None:
-            file_classes = _parse_classes(file, result.text)
-        else:
-            file_classes = {}
-        for name, info in file_classes.items():
-            classes.setdefault(name, info)
-    validity.classes = classes
-    for file in inventory.sql_files:
-        result = read_text(root / file, root)
-        validity.known[(TEXT, file)] = text_digest(result.text, result.finding)
-        if result.finding is not None:
-            findings.append(result.finding)
-        entries[(SCHEMA, file)] = store.entry(SCHEMA, file) if store is not None else None
     files_found = len(inventory.python_files) + len(inventory.sql_files)
     options = _run_options(sql_folders, dialect)
     if store is not None and reuse_run:
-        finished = _finished_run(store, options, validity)
+        finished = _finished_run(store, options, validity, [*inventory.python_files, *inventory.sql_files])
         if finished is not None:
             stats = ScanStats(
                 python_files=len(inventory.python_files),
@@ -796,6 +779,34 @@ def collect_files(
                 whole_run_reused=True,
             )
             return Collected(finished, {}, stats, finished=True)
+
+    # the class index, from every module in file order (the first definition of a name wins)
+    classes: dict[str, ClassInfo] = {}
+    entries: dict[tuple[str, str], Entry | None] = {}
+    for file in inventory.python_files:
+        text: str | None = None
+        own = validity.known.get((TEXT, file))
+        if own is None:
+            result = read_text(root / file, root)
+            text, own = result.text, text_digest(result.text, result.finding)
+            validity.known[(TEXT, file)] = own
+        entry = store.entry(DAG, file) if store is not None else None
+        entries[(DAG, file)] = entry
+        if entry is not None and entry.manifest.own.digest == own:
+            file_classes: Mapping[str, ClassInfo] = entry.manifest.classes
+        else:
+            if text is None:  # digested for the run's entry, which no longer holds: read again
+                text = read_text(root / file, root).text
+            file_classes = _parse_classes(file, text) if text is not None else {}
+        for name, info in file_classes.items():
+            classes.setdefault(name, info)
+    validity.classes = classes
+    for file in inventory.sql_files:
+        result = read_text(root / file, root)
+        validity.known[(TEXT, file)] = text_digest(result.text, result.finding)
+        if result.finding is not None:
+            findings.append(result.finding)
+        entries[(SCHEMA, file)] = store.entry(SCHEMA, file) if store is not None else None
 
     # what the cache still holds
     cached: dict[tuple[str, str], Any] = {}

@@ -20,6 +20,7 @@ average is printed with them. Nothing here is a pass/fail test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -142,10 +143,18 @@ def _high_water(pid: int) -> int:
 
 
 def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 7200) -> Measured:
-    """Run a command, following the peak RSS of it and of every process it starts."""
+    """Run a command, following the peak RSS of it and of every process it starts.
+
+    Python may keep its bytecode (an installed package has it compiled at install time): with
+    PYTHONDONTWRITEBYTECODE set, every run would compile every module of kappa and its peers again.
+    """
+    environment = dict(os.environ if env is None else env)
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=PROJECT, text=True)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=PROJECT, text=True
+        )
         peaks: dict[int, int] = {}
         cpu: dict[int, float] = {}
         while process.poll() is None:
@@ -156,7 +165,8 @@ def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 
                 for pid in _children(process.pid):
                     peaks[pid] = max(peaks.get(pid, 0), _high_water(pid))
                     cpu[pid] = max(cpu.get(pid, 0.0), _cpu_seconds(pid))
-            time.sleep(0.25)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(0.25)  # samples every 0.25 s, and the end is seen at once
         seconds = time.perf_counter() - started
         out.seek(0)
         output = out.read()
