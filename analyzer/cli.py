@@ -41,7 +41,7 @@ from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, AirflowError, KappaError, Usag
 from .gating import FailOn, crossed, describe
 from .history import batch_hours_per_day
 from .models import Analysis, Finding
-from .pipeline import available_cpus, scan_live
+from .pipeline import available_cpus, scan_live, tune_gc
 from .pipeline import scan as run_scan
 from .render import render_sql
 from .resources import render_template
@@ -663,6 +663,7 @@ def main_options(
 
 
 def main() -> None:
+    tune_gc()
     try:
         app()
     except KappaError as error:

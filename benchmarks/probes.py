@@ -2,6 +2,7 @@
 
     python benchmarks/probes.py scan REPO --format json --out a.json --jobs 2   # `kappa scan`, + peak RSS
     python benchmarks/probes.py bare-parse statements.json      # sqlglot.parse of the same statements
+    python benchmarks/probes.py bare-parse statements.json --tuned-gc  # the same, with kappa's GC settings
     python benchmarks/probes.py dag-stage REPO                   # kappa's DAG stage only (what DagBag does)
     python benchmarks/probes.py lineage statements.json          # kappa's table lineage per statement
 
@@ -47,10 +48,15 @@ def _statements(path: Path) -> list[tuple[str, str]]:
     return [(sql, dialect) for sql, dialect in json.loads(path.read_text(encoding="utf-8"))]
 
 
-def bare_parse(path: Path) -> int:
-    """`sqlglot.parse` of every statement, one process, nothing else."""
+def bare_parse(path: Path, tuned_gc: bool = False) -> int:
+    """`sqlglot.parse` of every statement, one process, nothing else (with `tuned_gc`, under the
+    garbage-collector settings kappa's own processes use, `analyzer.pipeline.tune_gc`)."""
     import sqlglot  # noqa: PLC0415
 
+    if tuned_gc:
+        from analyzer.pipeline import tune_gc  # noqa: PLC0415 - only for this variant
+
+        tune_gc()
     items = _statements(path)
     failed = 0
     started = time.perf_counter()
@@ -116,7 +122,9 @@ def main() -> int:
     command, argument = sys.argv[1], sys.argv[2]
     if command == "scan":
         return scan(sys.argv[2:])
-    probes = {"bare-parse": bare_parse, "lineage": lineage, "dag-stage": dag_stage}
+    if command == "bare-parse":
+        return bare_parse(Path(argument), tuned_gc="--tuned-gc" in sys.argv[3:])
+    probes = {"lineage": lineage, "dag-stage": dag_stage}
     if command not in probes:
         print(f"unknown probe {command!r}", file=sys.stderr)
         return 2

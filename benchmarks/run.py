@@ -363,6 +363,14 @@ def overhead(report: Report, repo: Path, work: Path, jobs: int, sqlglotc: Path |
     value = f"{many.seconds:.1f} s = {ratio:.2f} x bare (CPU: {many.cpu:.1f} s over {jobs} workers)"
     report.add("B2", f"scan, {jobs} workers, no cache", value, "< 1.0", ratio < 1.0)
     report.add("B2", f"wall-time speed-up of {jobs} workers over 1", f"{one.seconds / many.seconds:.2f} x")
+    # kappa tunes Python's garbage collector (analyzer.pipeline.tune_gc); a bare parse could too
+    tuned = probe("bare-parse", str(listing), "--tuned-gc")
+    tuned_seconds = float(tuned.probe["seconds"])  # type: ignore[arg-type]
+    value = (
+        f"{tuned_seconds:.1f} s; scan with 1 worker = {one.seconds / tuned_seconds:.2f} x it, "
+        f"{jobs} workers = {many.seconds / tuned_seconds:.2f} x"
+    )
+    report.add("B2", "bare sqlglot.parse under kappa's GC settings", value)
     if sqlglotc is not None:
         env = {**os.environ, "PYTHONPATH": str(sqlglotc)}
         bare_c = probe("bare-parse", str(listing), env=env)
