@@ -179,7 +179,12 @@ class Entry:
         self._path = path
 
     def payload(self) -> Any | None:
-        """The cached result, or None when the entry cannot be read back.
+        """The cached result, or None when the entry cannot be read back."""
+        parts = self.payload_parts()
+        return parts[0] if parts is not None and len(parts) == 1 else None
+
+    def payload_parts(self) -> list[Any] | None:
+        """The parts of a result written in parts (`write_object_entry`), or None.
 
         The body is inflated as the unpickler reads it: a whole run's entry holds hundreds of
         megabytes of pickle for a large repository, which are never in memory at once.
@@ -189,7 +194,10 @@ class Entry:
                 prefix = handle.read(len(_MAGIC) + _LENGTH.size)
                 handle.seek(_LENGTH.unpack_from(prefix, len(_MAGIC))[0], os.SEEK_CUR)
                 with io.BufferedReader(_Inflating(handle), _CHUNK) as body:
-                    return _ModelUnpickler(body).load()
+                    parts = [_ModelUnpickler(body).load()]
+                    while body.peek(1):
+                        parts.append(_ModelUnpickler(body).load())
+                    return parts
         except Exception:  # a corrupt entry is a miss, whatever went wrong with it
             return None
 
@@ -309,14 +317,17 @@ def write_entry(folder: Path, name: str, data: bytes) -> None:
     _write_atomically(folder, name, lambda out: out.write(data))
 
 
-def write_object_entry(folder: Path, name: str, manifest: Manifest, payload: Any) -> None:
-    """`write_entry` for a large payload, pickled and compressed straight into the file: the
-    pickle of a whole run is never in memory at once."""
+def write_object_entry(folder: Path, name: str, manifest: Manifest, parts: Iterable[Any]) -> None:
+    """`write_entry` for a large payload, given in parts (read back by `Entry.payload_parts`):
+    each is pickled and compressed straight into the file, so neither the pickle of a whole run
+    nor the pickler's memory of every object it wrote (which lasts until the end of its dump:
+    about half the size of the pickle) is ever whole in memory."""
 
     def write(out: io.BufferedIOBase) -> None:
         out.write(_entry_header(manifest))
         body = _Deflating(out)
-        pickle.dump(payload, body, protocol=_PROTOCOL)
+        for part in parts:
+            pickle.dump(part, body, protocol=_PROTOCOL)
         body.finish()
 
     _write_atomically(folder, name, write)

@@ -353,10 +353,12 @@ def scan_with_stats(
     )
     if collected.finished:
         return collected.analysis, collected.stats
+    run, stats = collected.run, collected.stats
     analysis = analyze(collected.analysis, collected.analyses)
-    if collected.run is not None:
-        collected.run.store(analysis)
-    return analysis, collected.stats
+    del collected  # the statement analyses and the unanalysed jobs: not held while the result is stored
+    if run is not None:
+        run.store(analysis)
+    return analysis, stats
 
 
 def collect(root: Path, *, config_path: Path | None = None, progress: Progress | None = None) -> Analysis:
@@ -465,7 +467,36 @@ class RunRecord:
         if any(finding.code == "E008" for finding in everything):  # cut short by the clock: never cached
             return
         own = Dependency(RUN, self.options, digest(*(f"{d.kind} {d.path} {d.digest}" for d in self.reads)))
-        write_object_entry(self.folder, _slot_name(RUN, ""), Manifest(self.context, own, self.reads), analysis)
+        manifest = Manifest(self.context, own, self.reads)
+        write_object_entry(self.folder, _slot_name(RUN, ""), manifest, _run_parts(analysis))
+
+
+_RUN_PART = 256  # DAGs or jobs pickled together in a run's entry
+
+
+def _run_parts(analysis: Analysis) -> Iterator[Any]:
+    """The analysis without its DAGs and jobs, their number, then the DAGs and the jobs a few
+    hundred at a time."""
+    yield replace(analysis, dags=(), jobs=())
+    yield len(analysis.dags)
+    for items in (analysis.dags, analysis.jobs):
+        for start in range(0, len(items), _RUN_PART):
+            yield items[start : start + _RUN_PART]
+
+
+def _analysis_from_parts(parts: Sequence[Any]) -> Analysis | None:
+    """`_run_parts` put back together; None when the parts are not what it writes."""
+    if len(parts) < 2 or not isinstance(parts[0], Analysis) or not isinstance(parts[1], int):
+        return None
+    dags: list[Dag] = []
+    jobs: list[Job] = []
+    for part in parts[2:]:
+        if not isinstance(part, tuple):
+            return None
+        (dags if len(dags) < parts[1] else jobs).extend(part)
+    if len(dags) != parts[1] or not all(isinstance(d, Dag) for d in dags) or not all(isinstance(j, Job) for j in jobs):
+        return None
+    return replace(parts[0], dags=tuple(dags), jobs=tuple(jobs))
 
 
 def _run_options(sql_folders: Sequence[str], dialect: str | None) -> str:
@@ -518,8 +549,8 @@ def _finished_run(store: ScanCache, options: str, validity: _Validity, files: Se
         return None
     if any(validity.current(d) != d.digest for d in entry.manifest.reads):
         return None
-    payload = entry.payload()
-    return payload if isinstance(payload, Analysis) else None
+    parts = entry.payload_parts()
+    return _analysis_from_parts(parts) if parts is not None else None
 
 
 @dataclass(frozen=True)
