@@ -468,7 +468,7 @@ class RunRecord:
             return
         own = Dependency(RUN, self.options, digest(*(f"{d.kind} {d.path} {d.digest}" for d in self.reads)))
         manifest = Manifest(self.context, own, self.reads)
-        write_object_entry(self.folder, _slot_name(RUN, ""), manifest, _run_parts(analysis))
+        write_object_entry(self.folder, RUN_ENTRY, manifest, _run_parts(analysis))
 
 
 _RUN_PART = 256  # DAGs or jobs pickled together in a run's entry
@@ -698,6 +698,9 @@ def _timed_out(scanned: FileScan) -> bool:
 
 def _slot_name(kind: str, relative: str) -> str:
     return f"{digest(kind, relative)}.entry"
+
+
+RUN_ENTRY = _slot_name(RUN, "")  # the file name of the run's entry in the cache folder
 
 
 _WORKER: FileScanner | None = None

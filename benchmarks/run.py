@@ -38,8 +38,11 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 VENVS = HERE / ".venvs"
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(PROJECT))  # run from a checkout without installing
 
 import synth  # noqa: E402
+
+from analyzer.pipeline import RUN_ENTRY  # noqa: E402
 
 PEERS = {
     "airflow": ["apache-airflow", "apache-airflow-providers-common-sql", "apache-airflow-providers-standard"],
@@ -323,7 +326,8 @@ def incremental(report: Report, repo: Path, cold: Measured, cache: Path, work: P
         changed = kappa_scan(repo, "--jobs", str(jobs), "--cache-dir", str(cache))
     finally:
         victim.write_text(original, encoding="utf-8")
-    rewritten = sum(1 for entry in cache.rglob("*.entry") if entry.stat().st_mtime > before)
+    # the files' entries written again; the run's own entry is rewritten whenever anything changed
+    rewritten = sum(1 for entry in cache.rglob("*.entry") if entry.stat().st_mtime > before and entry.name != RUN_ENTRY)
     value = f"{changed.seconds:.1f} s ({changed.seconds / cold.seconds:.1%} of cold)"
     report.add("B5", "one DAG file changed: re-scan time", value)
     report.add("B5", "one DAG file changed: files re-parsed", str(rewritten), "1", rewritten == 1)

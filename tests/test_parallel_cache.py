@@ -208,7 +208,7 @@ def test_other_scan_options_end_the_reuse_of_the_run(tmp_path: Path) -> None:
 
 
 def _run_entry(cache: Path) -> Path:
-    [entry] = cache.rglob(pipeline._slot_name(pipeline.RUN, ""))
+    [entry] = cache.rglob(pipeline.RUN_ENTRY)
     return entry
 
 
