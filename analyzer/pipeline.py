@@ -459,7 +459,7 @@ class RunRecord:
 
     folder: Path
     context: str  # the cache's: tool, root, configuration, layout
-    options: str  # the scan's own options (SQL folders, dialect), `_run_options`
+    options: str  # the scan's options and the configuration's findings, `_run_options`
     reads: tuple[Dependency, ...]
 
     def store(self, analysis: Analysis) -> None:
@@ -499,8 +499,11 @@ def _analysis_from_parts(parts: Sequence[Any]) -> Analysis | None:
     return replace(parts[0], dags=tuple(dags), jobs=tuple(jobs))
 
 
-def _run_options(sql_folders: Sequence[str], dialect: str | None) -> str:
-    return repr((tuple(sql_folders), dialect))
+def _run_options(sql_folders: Sequence[str], dialect: str | None, findings: Iterable[Finding]) -> str:
+    """What else the run's result depends on: its options, and what reading the configuration and
+    listing the repository found (a second unknown dialect in kappa.toml leaves the same
+    configuration and another finding)."""
+    return repr((tuple(sql_folders), dialect, tuple(finding.format() for finding in findings)))
 
 
 def _run_reads(
@@ -818,7 +821,7 @@ def collect_files(
     findings: list[Finding] = [*inventory.findings, *config_findings]
 
     files_found = len(inventory.python_files) + len(inventory.sql_files)
-    options = _run_options(sql_folders, dialect)
+    options = _run_options(sql_folders, dialect, findings)
     if store is not None and reuse_run:
         finished = _finished_run(store, options, validity, [*inventory.python_files, *inventory.sql_files])
         if finished is not None:

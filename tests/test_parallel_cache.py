@@ -207,6 +207,18 @@ def test_other_scan_options_end_the_reuse_of_the_run(tmp_path: Path) -> None:
     assert scan_with_stats(SAMPLES, cache_dir=cache, dialect="snowflake")[1].whole_run_reused
 
 
+def test_other_configuration_findings_end_the_reuse_of_the_run(repo: Path, tmp_path: Path) -> None:
+    """An unknown dialect is dropped from the configuration: a second one leaves the same
+    configuration, and another finding."""
+    config = repo / "kappa.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[operators.Mine]\nsql_arg = "q"\ndialect = "nosuch"\n')
+    _warm(repo, tmp_path / "c")
+    config.write_text(config.read_text(encoding="utf-8").replace('"nosuch"', '"nosuch_either"'))
+    stats = _rescan_matches_plain(repo, tmp_path / "c")
+    assert not stats.whole_run_reused
+    assert "nosuch_either" in dumps(scan(repo))
+
+
 def _run_entry(cache: Path) -> Path:
     [entry] = cache.rglob(pipeline.RUN_ENTRY)
     return entry
