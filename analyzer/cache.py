@@ -93,7 +93,7 @@ def tool_digest() -> str:
     """
     package = Path(__file__).resolve().parent
     sources = sorted(package.rglob("*.py"))
-    versions = [_version_of(name) for name in ("sqlglot", "sqlglotc", "jinja2")]
+    versions = [_version_of(name) for name in ("sqlglot", "sqlglotc", "jinja2", "networkx", "pyyaml")]
     parts: list[str | bytes] = [__version__, *versions, sys.version, str(FORMAT)]
     for source in sources:
         parts.extend((source.relative_to(package).as_posix(), source.read_bytes()))
@@ -155,7 +155,7 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Dependency:
-    kind: str  # TEXT | BYTES
+    kind: str  # TEXT | BYTES: how the scan read the file (a run's entry names itself with its own kind)
     path: str  # root-relative, POSIX
     digest: str
 
@@ -174,9 +174,10 @@ class Manifest:
 class Entry:
     """A cache entry as read from disk: the manifest now, the payload when asked for."""
 
-    def __init__(self, manifest: Manifest, path: Path) -> None:
+    def __init__(self, manifest: Manifest, path: Path, header: bytes = b"") -> None:
         self.manifest = manifest
         self._path = path
+        self._header = header  # the manifest as stored: the body is read only behind the same one
 
     def payload(self) -> Any | None:
         """The cached result, or None when the entry cannot be read back."""
@@ -192,7 +193,9 @@ class Entry:
         try:
             with self._path.open("rb") as handle:
                 prefix = handle.read(len(_MAGIC) + _LENGTH.size)
-                handle.seek(_LENGTH.unpack_from(prefix, len(_MAGIC))[0], os.SEEK_CUR)
+                header = handle.read(_LENGTH.unpack_from(prefix, len(_MAGIC))[0])
+                if header != self._header:  # another scan replaced the entry since its manifest was read
+                    return None
                 with io.BufferedReader(_Inflating(handle), _CHUNK) as body:
                     parts = [_ModelUnpickler(body).load()]
                     while body.peek(1):
@@ -252,7 +255,8 @@ def _entry_header(manifest: Manifest) -> bytes:
     return _MAGIC + _LENGTH.pack(len(header)) + header
 
 
-def _read_manifest(path: Path) -> Manifest | None:
+def _read_manifest(path: Path) -> tuple[Manifest, bytes] | None:
+    """An entry's manifest, and its bytes as stored."""
     try:
         with path.open("rb") as handle:
             prefix = handle.read(len(_MAGIC) + _LENGTH.size)
@@ -261,10 +265,11 @@ def _read_manifest(path: Path) -> Manifest | None:
             length = _LENGTH.unpack_from(prefix, len(_MAGIC))[0]
             if length > 64 * 1024 * 1024:
                 return None
-            manifest = safe_loads(handle.read(length))
+            header = handle.read(length)
+            manifest = safe_loads(header)
     except Exception:  # unreadable or corrupt: a miss
         return None
-    return manifest if isinstance(manifest, Manifest) else None
+    return (manifest, header) if isinstance(manifest, Manifest) else None
 
 
 @dataclass
@@ -283,13 +288,14 @@ class ScanCache:
     def slot(self, kind: str, relative: str) -> Path:
         return self.folder / f"{digest(kind, relative)}.entry"
 
-    def entry(self, kind: str, relative: str) -> Entry | None:
+    def entry(self, kind: str, relative: str, context: str | None = None) -> Entry | None:
+        """The entry in a slot, when it was written in `context` (default: the cache's own)."""
         path = self.slot(kind, relative)
         self.used.add(path.name)
-        manifest = _read_manifest(path)
-        if manifest is None or manifest.context != self.context:
+        found = _read_manifest(path)
+        if found is None or found[0].context != (context or self.context):
             return None
-        return Entry(manifest, path)
+        return Entry(found[0], path, found[1])
 
     def prepare(self) -> None:
         """Create the folder, with a `.gitignore` that keeps it out of any repository."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,6 +42,7 @@ from sqlglot.errors import SqlglotError
 from .config import KappaConfig
 from .dbt_context import DbtRenderState, NodeContext, Relation, dbt_context, referenced_names, relation_text
 from .dbt_runs import DbtRun, find_runs, select_nodes
+from .discover import SKIPPED_DIRS
 from .errors import scan_error
 from .model_jobs import (
     ModelScan,
@@ -360,21 +361,41 @@ def _yaml_files(folders: Sequence[str], root: Path) -> list[str]:
     """YAML files under `folders`, sorted; symlinks that leave the root are not followed."""
     found: set[str] = set()
     resolved_root = root.resolve()
+    for dirpath, filenames in _walk_folders(folders, root):
+        for filename in filenames:
+            if filename.endswith((".yml", ".yaml")):
+                path = Path(dirpath) / filename
+                try:
+                    relative = path.resolve().relative_to(resolved_root)
+                except (ValueError, OSError, RuntimeError):
+                    continue
+                found.add(relative.as_posix())
+    return sorted(found)
+
+
+def _walk_folders(folders: Sequence[str], root: Path) -> Iterator[tuple[str, list[str]]]:
+    """(folder, file names) under each of `folders` inside the root, leaving out package folders,
+    hidden ones and those the scanner never enters (a virtual environment): what the scan cache's
+    layout digest sees, so a file added where this walk looks ends the reuse of a cached scan."""
+    resolved_root = root.resolve()
     for folder in folders:
         base = root / folder if folder else root
-        if not base.is_dir():
+        try:
+            inside = base.is_dir() and base.resolve().is_relative_to(resolved_root)
+        except (OSError, RuntimeError):
+            inside = False
+        if not inside:
             continue
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if d not in PACKAGE_FOLDERS and not d.startswith("."))
-            for filename in filenames:
-                if filename.endswith((".yml", ".yaml")):
-                    path = Path(dirpath) / filename
-                    try:
-                        relative = path.resolve().relative_to(resolved_root)
-                    except (ValueError, OSError, RuntimeError):
-                        continue
-                    found.add(relative.as_posix())
-    return sorted(found)
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if d not in PACKAGE_FOLDERS
+                and d not in SKIPPED_DIRS
+                and not d.startswith(".")
+                and not d.endswith(".egg-info")
+            )
+            yield dirpath, filenames
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -419,12 +440,12 @@ def _macros(inventory: Inventory, folders: Sequence[str], read: Reader) -> dict[
 
 
 def _seeds(folders: Sequence[str], root: Path) -> frozenset[str]:
-    seeds: set[str] = set()
-    for folder in folders:
-        base = root / folder if folder else root
-        if base.is_dir():
-            seeds.update(p.stem for p in base.rglob("*.csv") if p.is_file())
-    return frozenset(seeds)
+    return frozenset(
+        name.removesuffix(".csv")
+        for dirpath, filenames in _walk_folders(folders, root)
+        for name in filenames
+        if name.endswith(".csv") and os.path.isfile(os.path.join(dirpath, name))
+    )
 
 
 # ------------------------------------------------------------------------------------ config

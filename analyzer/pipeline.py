@@ -458,17 +458,17 @@ class RunRecord:
     """
 
     folder: Path
-    context: str  # the cache's: tool, root, configuration, layout
-    options: str  # the scan's options and the configuration's findings, `_run_options`
+    context: str  # the cache's (tool, root, configuration, layout) and the scan's own, `_run_context`
     reads: tuple[Dependency, ...]
 
     def store(self, analysis: Analysis) -> None:
-        everything = [*analysis.findings, *(f for job in analysis.jobs for f in job.findings)]
-        if any(finding.code == "E008" for finding in everything):  # cut short by the clock: never cached
+        if _timed_out(analysis):  # cut short by the clock: never cached
             return
-        own = Dependency(RUN, self.options, digest(*(f"{d.kind} {d.path} {d.digest}" for d in self.reads)))
-        manifest = Manifest(self.context, own, self.reads)
-        write_object_entry(self.folder, RUN_ENTRY, manifest, _run_parts(analysis))
+        own = Dependency(RUN, "", digest(*(f"{d.kind} {d.path} {d.digest}" for d in self.reads)))
+        try:
+            write_object_entry(self.folder, RUN_ENTRY, Manifest(self.context, own, self.reads), _run_parts(analysis))
+        except Exception:  # a cache that cannot be written is simply not written
+            return
 
 
 _RUN_PART = 256  # DAGs or jobs pickled together in a run's entry
@@ -499,26 +499,33 @@ def _analysis_from_parts(parts: Sequence[Any]) -> Analysis | None:
     return replace(parts[0], dags=tuple(dags), jobs=tuple(jobs))
 
 
-def _run_options(sql_folders: Sequence[str], dialect: str | None, findings: Iterable[Finding]) -> str:
-    """What else the run's result depends on: its options, and what reading the configuration and
-    listing the repository found (a second unknown dialect in kappa.toml leaves the same
-    configuration and another finding)."""
-    return repr((tuple(sql_folders), dialect, tuple(finding.format() for finding in findings)))
+def _run_context(context: str, sql_folders: Sequence[str], dialect: str | None, findings: Iterable[Finding]) -> str:
+    """The cache's context and what else the run's result depends on: its options, and what
+    reading the configuration and listing the repository found (a second unknown dialect in
+    kappa.toml leaves the same configuration and another finding)."""
+    return digest(context, repr((tuple(sql_folders), dialect, tuple(finding.format() for finding in findings))))
 
 
 def _run_reads(
     store: ScanCache,
+    validity: _Validity,
     entries: Mapping[tuple[str, str], Entry | None],
     hits: Iterable[tuple[str, str]],
     models_read: FileCache,
     models_opened: Iterable[str],
 ) -> tuple[Dependency, ...] | None:
-    """Every file the run read, with its digest as read; None when some part left no entry (a
-    scan cut short by the clock, a cache that could not be written) or a file changed mid-run."""
+    """Every file the run read, with its digest as read; None when some part left no entry that
+    matches the files as they are (a scan cut short by the clock, an entry that could not be
+    written and an older one left in its place) or a file changed mid-run."""
     reused = set(hits)
     manifests: list[Manifest] = []
     for key, entry in entries.items():
-        current = entry if key in reused else store.entry(*key)  # the entry this run just wrote
+        if key in reused:
+            current = entry
+        else:  # the entry this run just wrote, if it could
+            current = store.entry(*key)
+            if current is not None and not validity.fresh(current.manifest):
+                return None
         if current is None:
             return None
         manifests.append(current.manifest)
@@ -538,14 +545,14 @@ def _run_reads(
     return tuple(Dependency(kind, path, value) for (kind, path), value in sorted(found.items()))
 
 
-def _finished_run(store: ScanCache, options: str, validity: _Validity, files: Sequence[str]) -> Analysis | None:
+def _finished_run(store: ScanCache, context: str, validity: _Validity, files: Sequence[str]) -> Analysis | None:
     """The whole run's cached result, when every file it read still reads the same.
 
     `files` (the repository's Python and SQL files) are digested first, so that a changed file is
-    found before anything else is read; their digests stay in `validity` for the files' entries.
+    found before anything else is read.
     """
-    entry = store.entry(RUN, "")
-    if entry is None or entry.manifest.own.path != options:
+    entry = store.entry(RUN, "", context)
+    if entry is None:
         return None
     read = {(d.kind, d.path): d.digest for d in entry.manifest.reads}
     if any(validity.current(Dependency(TEXT, file, "")) != read.get((TEXT, file)) for file in files):
@@ -693,7 +700,7 @@ class FileScanner:
         return data
 
 
-def _timed_out(scanned: FileScan) -> bool:
+def _timed_out(scanned: FileScan | Analysis) -> bool:
     """The scan hit its time budget (E008): such a result is never cached."""
     everything = [*scanned.findings, *(f for job in scanned.jobs for f in job.findings)]
     return any(finding.code == "E008" for finding in everything)
@@ -821,9 +828,9 @@ def collect_files(
     findings: list[Finding] = [*inventory.findings, *config_findings]
 
     files_found = len(inventory.python_files) + len(inventory.sql_files)
-    options = _run_options(sql_folders, dialect, findings)
+    run_context = _run_context(store.context, sql_folders, dialect, findings) if store is not None else ""
     if store is not None and reuse_run:
-        finished = _finished_run(store, options, validity, [*inventory.python_files, *inventory.sql_files])
+        finished = _finished_run(store, run_context, validity, [*inventory.python_files, *inventory.sql_files])
         if finished is not None:
             stats = ScanStats(
                 python_files=len(inventory.python_files),
@@ -840,6 +847,7 @@ def collect_files(
     for file in inventory.python_files:
         text: str | None = None
         own = validity.known.get((TEXT, file))
+        digested_before = own is not None  # for the run's entry, which did not hold: not read here
         if own is None:
             result = read_text(root / file, root)
             text, own = result.text, text_digest(result.text, result.finding)
@@ -849,7 +857,7 @@ def collect_files(
         if entry is not None and entry.manifest.own.digest == own:
             file_classes: Mapping[str, ClassInfo] = entry.manifest.classes
         else:
-            if text is None:  # digested for the run's entry, which no longer holds: read again
+            if digested_before:
                 text = read_text(root / file, root).text
             file_classes = _parse_classes(file, text) if text is not None else {}
         for name, info in file_classes.items():
@@ -914,7 +922,7 @@ def collect_files(
                 schemas_found.setdefault(table, definition)
             schema_findings.extend(schema.findings)
     if store is not None:
-        store.entry(RUN, "")  # kept by the sweep, whether or not this run uses it
+        store.used.add(RUN_ENTRY)  # kept by the sweep, whether or not this run uses it
         store.sweep()
     # dbt models and query files: scanned here, after the DAGs that run them (cached with the run)
     reader = FileCache(root)
@@ -969,8 +977,8 @@ def collect_files(
     )
     run = None
     if store is not None and reuse_run:
-        reads = _run_reads(store, entries, hits, reader, models_opened.paths)
-        run = RunRecord(store.folder, store.context, options, reads) if reads is not None else None
+        reads = _run_reads(store, validity, entries, hits, reader, models_opened.paths)
+        run = RunRecord(store.folder, run_context, reads) if reads is not None else None
     return Collected(analysis, analyses, stats, run=run)
 
 

@@ -1662,17 +1662,13 @@ class _StandInEnvironment(SandboxedEnvironment):
 
 
 def _template_tokens(environment: Environment, text: str) -> list[tuple[int, str]]:
-    """(line, value) of the names, strings and numbers inside the template's tags; none when the
-    text does not lex (its lines then default to 1)."""
+    """(line, value) of the names, strings and numbers inside the template's tags."""
     tokens = []
-    try:
-        for line, kind, value in environment.lex(text):
-            if kind in ("name", "integer"):
-                tokens.append((line, value))
-            elif kind == "string":
-                tokens.append((line, value[1:-1]))
-    except Exception:  # the render already failed on this text, and said so
-        return []
+    for line, kind, value in environment.lex(text):
+        if kind in ("name", "integer"):
+            tokens.append((line, value))
+        elif kind == "string":
+            tokens.append((line, value[1:-1]))
     return tokens
 
 
@@ -1763,7 +1759,7 @@ def render_sql(
     recorder = _Recorder(deadline=deadline)
     failure: tuple[str, str, int] | None = None
     rendered = ""
-    environment: Environment | None = None
+    compiled: Environment | None = None  # the environment the text compiled in
     try:
         folders = search_path or (PurePosixPath(source.file).parent.as_posix(),)
         environment = _StandInEnvironment(recorder, _RootLoader(root, folders))
@@ -1775,6 +1771,7 @@ def render_sql(
         except TemplateSyntaxError as exc:
             failure = ("E012", f"template syntax error: {exc.message}", exc.lineno)
         else:
+            compiled = environment
             rendered = _generate_bounded(template, context, recorder)
     except Exception as exc:  # the stage's contract: every failure becomes a finding
         failure = _render_failure(exc)
@@ -1783,7 +1780,7 @@ def render_sql(
         return source.line + max(template_line, 1) - 1
 
     # lexed again only to place an undefined name: most templates have none
-    tokens = _template_tokens(environment, text) if recorder.undefined_names and environment is not None else []
+    tokens = _template_tokens(compiled, text) if recorder.undefined_names and compiled is not None else []
     findings = [
         scan_error("E013", _undefined_message(name), source.file, file_line(_line_of_name(tokens, name)))
         for name in recorder.undefined_names

@@ -234,8 +234,9 @@ class StatementAnalysis:
 class _Chunk:
     """One statement's text and where it starts in the text it was split from.
 
-    `tokens` are the statement's own tokens when splitting already read them (a text holding a
-    single statement), so that parsing does not tokenize the same text again.
+    `tokens` are the statement's own tokens when splitting already read them (`_single_statement`,
+    or a slice of the whole text's tokens, `_tokens_stand_alone`), so that parsing does not
+    tokenize the same text again.
     """
 
     sql: str
@@ -433,6 +434,9 @@ def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
     chunks: list[_Chunk] = []
     start = 0
     tokens = dialect.tokenize(text)
+    # a lone CR makes the tokenizer count lines unlike `_line_col`; sqlglot looks ahead for a
+    # `$tag$` string after a `$` and does not take back the lines it crossed: slices would differ
+    sliceable = "\r" not in text and "$" not in text
     first = 0  # the current part's first token
     for index, token in enumerate([*tokens, None]):
         if token is not None and token.token_type is not TokenType.SEMICOLON:
@@ -444,7 +448,7 @@ def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
             line, col = _line_col(text, offset)
             sql = part.strip()
             own: tuple[Token, ...] | None = None
-            if _tokens_stand_alone(text, part, tokens[first - 1] if first else None, tokens[index - 1], token):
+            if sliceable and _tokens_stand_alone(part, tokens[first - 1] if first else None, tokens[index - 1], token):
                 own = _rebased(tokens[first:index], offset, line, col)
             chunks.append(_Chunk(sql, line, col, own))
         start = end + 1
@@ -452,23 +456,19 @@ def _split_statements(text: str, dialect: Dialect) -> tuple[_Chunk, ...]:
     return tuple(chunks)
 
 
-def _tokens_stand_alone(text: str, part: str, before: Token | None, last: Token, after: Token | None) -> bool:
-    """Whether a statement's slice of the whole text's tokens is what tokenizing it alone gives.
+def _tokens_stand_alone(part: str, before: Token | None, last: Token, after: Token | None) -> bool:
+    """Whether a statement's slice of the whole text's tokens is what tokenizing it alone gives
+    (in a text with no lone CR and no `$`, see `_split_statements`).
 
     Not when a comment sits on a `;` around it (alone, it would attach to the statement's first
-    or last token), when stripping took a character the tokenizer reads or the end of a comment
-    after the statement's last token (`-- note  ` keeps its spaces in the text), when a lone carriage
-    return makes the tokenizer count lines differently from `_line_col`, or when the text holds a
-    `$` (sqlglot looks ahead for a `$tag$` string and does not take back the lines it crossed, so a
-    `$` token's line depends on what follows the statement).
+    or last token), or when stripping took a character the tokenizer reads or the end of a
+    comment after the statement's last token (`-- note  ` keeps its spaces in the text).
     """
     return (
         not (before is not None and before.comments)
         and not (after is not None and after.comments)
         and part.strip() == part.strip(_TOKENIZER_WHITESPACE)
         and (not last.comments or part[len(part.rstrip()) :][:1] in {"", "\n"})
-        and "\r" not in text
-        and "$" not in text
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analyzer import pipeline
-from analyzer.cache import CACHE_DIR_NAME, safe_loads
+from analyzer.cache import CACHE_DIR_NAME, Dependency, Manifest, ScanCache, safe_loads, write_object_entry
 from analyzer.cli import app
 from analyzer.contract import dumps
 from analyzer.pipeline import scan, scan_with_stats
@@ -239,6 +239,20 @@ def test_corrupt_entries_are_ignored(repo: Path, tmp_path: Path) -> None:
     assert not stats.whole_run_reused
     assert 1 <= stats.parsed <= 3
     assert _scan(repo, cache)[1].parsed == 0  # rewritten
+
+
+def test_an_entry_replaced_after_its_manifest_was_read_is_a_miss(tmp_path: Path) -> None:
+    """Another scan may replace an entry between reading its manifest and its body."""
+    store = ScanCache(tmp_path, tmp_path / "repo", "context")
+    store.prepare()
+    name = store.slot("run", "").name
+    first = Manifest("context", Dependency("text", "a.py", "1"))
+    write_object_entry(store.folder, name, first, ["first"])
+    entry = store.entry("run", "")
+    assert entry is not None and entry.payload_parts() == ["first"]
+    write_object_entry(store.folder, name, Manifest("context", Dependency("text", "a.py", "2")), ["second"])
+    assert entry.payload_parts() is None
+    assert store.entry("run", "", "another context") is None
 
 
 class _Boom:
