@@ -491,10 +491,11 @@ def _single_statement(text: str, dialect: Dialect) -> _Chunk | None:
     The tokens of the stripped text, less that `;`, are then exactly the tokens parsing the
     statement reads, so the text is tokenized once. A comment after the last token would attach
     to the `;` here and to the token before it in the statement alone, so it takes the general
-    split, as does a text that does not tokenize (the split reports it on the whole text).
+    split, as do a text that does not tokenize (the split reports it on the whole text) and one
+    holding a `$` (whose tokens' lines can depend on the `;` after them, see `_split_statements`).
     """
     stripped = text.strip(_TOKENIZER_WHITESPACE)
-    if not stripped or stripped != stripped.strip() or ";" in stripped[:-1]:
+    if not stripped or stripped != stripped.strip() or ";" in stripped[:-1] or "$" in stripped:
         return None
     try:
         tokens = dialect.tokenize(stripped)
