@@ -30,7 +30,7 @@ from generators.infra import infra_files, plan_infra
 from generators.output import write_atomically, write_outputs
 from generators.report import load_analysis, load_job_files, resolve_timestamp, write_report
 from generators.schema import load_schema_file
-from generators.validate import FlinkPlanner, Validation, connector_jars_in, validate_folder
+from generators.validate import PlannerPool, Validation, connector_jars_in, validate_folder
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
 
 from . import __version__
@@ -156,6 +156,10 @@ def markdown_summary(analysis: Analysis) -> str:
 # the scan's speed options, shared by every command that scans a repository
 JobsOption = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="worker processes (default: one per CPU)")]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="parse every file, read and write no cache")]
+PlannersOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="planners planning at once, one thread each (default: one per CPU)"),
+]
 CacheDirOption = Annotated[
     Path | None, typer.Option("--cache-dir", help="cache folder (default: .kappa-cache in the working directory)")
 ]
@@ -469,9 +473,11 @@ def validate(
     connector_jars: Annotated[
         Path | None, typer.Option("--connector-jars", help="folder of connector jars: real factories, no stand-ins")
     ] = None,
+    jobs: PlannersOption = None,
 ) -> None:
     """Plan every generated job in the real Flink 2.3 planner (one JVM; nothing is submitted)."""
-    results = _usage_errors_exit("validate", lambda: run_validate(path, connector_jars))
+    planners = jobs or available_cpus()
+    results = _usage_errors_exit("validate", lambda: run_validate(path, connector_jars, planners))
     print_validation(results, path)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(EXIT_THRESHOLD)
@@ -493,7 +499,7 @@ def migrate(
     speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
     generated = _usage_errors_exit("migrate", lambda: run_generate(path, out, sink, schema, config, force, speed))
     print_generation(generated, out)
-    validated = _usage_errors_exit("migrate", lambda: run_validate(out, None))
+    validated = _usage_errors_exit("migrate", lambda: run_validate(out, None, speed.jobs))
     print_validation(validated, out)
     verified: list[Equivalence] = []
     if (path / "data").is_dir():
@@ -552,12 +558,12 @@ def print_verification(results: Sequence[Equivalence]) -> None:
         console.print(line, markup=False)
 
 
-def run_validate(path: Path, connector_jars: Path | None) -> list[Validation]:
+def run_validate(path: Path, connector_jars: Path | None, planners: int = 1) -> list[Validation]:
     if not (path / "jobs").is_dir():
         raise UsageError(f"{path} has no jobs/ folder; run `kappa generate` first")
     jars = connector_jars_in(connector_jars) if connector_jars is not None else []
-    with FlinkPlanner(jars) as planner:
-        results = validate_folder(path, planner)
+    with PlannerPool(jars, planners) as pool:
+        results = validate_folder(path, pool)
     verdicts = {r.job_path: {"status": r.status, "message": r.message} for r in results}
     record_in_analysis(path / "analysis.json", "validation", verdicts, by="path")
     return results

@@ -1,11 +1,13 @@
 """Benchmark `kappa validate`: JVM start-up, then planning time per generated job.
 
 Generates the sample repository's jobs (or takes a `kappa generate` output folder), starts one
-`FlinkPlanner` and validates the whole set `--repeat` times. The first pass is reported on its
-own: it pays for the planner's class loading and code generation once.
+`FlinkPlanner` and validates the whole set `--repeat` times: time per job, one planner. The first
+pass is reported on its own: it pays for the planner's class loading and code generation once.
+Then, in the same JVM, a `PlannerPool` of `--planners` planners (one thread each; `kappa validate`
+starts one per CPU) validates the set `--repeat` times after one warm-up pass: its jobs/s.
 
     python benchmarks/bench_validate.py --repeat 5
-    python benchmarks/bench_validate.py --jobs /tmp/gen --repeat 3
+    python benchmarks/bench_validate.py --jobs /tmp/gen --repeat 3 --planners 4
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))  # run from a checkout without installing
 
-from analyzer.pipeline import scan  # noqa: E402
+from analyzer.pipeline import available_cpus, scan  # noqa: E402
 from generators.config import load_generate_config  # noqa: E402
 from generators.flink import GENERATED, catalog_for, generate  # noqa: E402
-from generators.validate import FlinkPlanner, Validation, job_files  # noqa: E402
+from generators.validate import FlinkPlanner, PlannerPool, Validation, job_files  # noqa: E402
 
 
 def generate_samples(out: Path) -> None:
@@ -36,7 +38,7 @@ def generate_samples(out: Path) -> None:
             (out / result.path).write_text(result.sql, encoding="utf-8")
 
 
-def run(jobs_dir: Path, repeat: int, rerun: str) -> int:
+def run(jobs_dir: Path, repeat: int, planners: int, rerun: str) -> int:
     files = job_files(jobs_dir)
     if not files:
         print(f"no jobs/**/job.sql under {jobs_dir}", file=sys.stderr)
@@ -76,8 +78,18 @@ def run(jobs_dir: Path, repeat: int, rerun: str) -> int:
         f"p95 {sorted(per_job)[int(0.95 * (len(per_job) - 1))] * 1000:.0f} ms, "
         f"max {max(per_job) * 1000:.0f} ms"
     )
-    print(f"throughput           {len(per_job) / total:.1f} jobs/s (warm)")
+    print(f"throughput           {len(per_job) / total:.1f} jobs/s (warm, one planner)")
     print(f"end to end           {ready - started + first_pass:.1f} s to validate the set once from a cold start")
+    if planners > 1:
+        with PlannerPool(workers=planners) as pool:
+            list(pool.validate_all(texts))  # warm-up: the other planners are built in their threads
+            pool_start = time.perf_counter()
+            pooled = [result for _ in range(repeat) for result in pool.validate_all(texts)]
+            pool_seconds = time.perf_counter() - pool_start
+        if pooled != results:
+            print("the planners' results differ from one planner's", file=sys.stderr)
+            return 1
+        print(f"parallel             {len(pooled) / pool_seconds:.1f} jobs/s (warm, {planners} planners, one JVM)")
     print(f"\nrerun: {rerun}")
     return 0
 
@@ -86,15 +98,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=Path, help="a `kappa generate` output folder (default: generate the samples)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over the job set (after one warm-up)")
+    parser.add_argument("--planners", type=int, default=available_cpus(), help="planner threads (default: CPUs)")
     args = parser.parse_args()
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    rerun = f"python benchmarks/bench_validate.py --repeat {args.repeat}"
+    if args.repeat < 1 or args.planners < 1:
+        parser.error("--repeat and --planners must be at least 1")
+    rerun = f"python benchmarks/bench_validate.py --repeat {args.repeat} --planners {args.planners}"
     if args.jobs is not None:
-        return run(args.jobs.resolve(), args.repeat, f"{rerun} --jobs {args.jobs}")
+        return run(args.jobs.resolve(), args.repeat, args.planners, f"{rerun} --jobs {args.jobs}")
     with tempfile.TemporaryDirectory(prefix="kappa-bench-") as folder:
         generate_samples(Path(folder))
-        return run(Path(folder), args.repeat, rerun)
+        return run(Path(folder), args.repeat, args.planners, rerun)
 
 
 if __name__ == "__main__":

@@ -453,8 +453,15 @@ def jvm(report: Report, profile: Profile) -> None:
     )  # fmt: skip
     lines = {line.split()[0]: line for line in validate.stdout.splitlines() if line.strip()}
     if validate.returncode == 0 and "throughput" in lines:
-        rate = float(lines["throughput"].split()[1])
-        report.add("B7", "validation, jobs/s in one JVM after start-up", f"{rate:.1f} jobs/s", ">= 15", rate >= 15)
+        one = float(lines["throughput"].split()[1])
+        report.add("B7", "validation, jobs/s in one JVM after start-up, one planner", f"{one:.1f} jobs/s")
+        if "parallel" in lines:  # what `kappa validate` does: one planner thread per CPU, one JVM
+            words = lines["parallel"].split()
+            rate, planners = float(words[1]), words[4]
+            label = f"validation, jobs/s in one JVM after start-up, {planners} planners"
+            report.add("B7", label, f"{rate:.1f} jobs/s", ">= 15", rate >= 15)
+        else:
+            report.add("B7", "validation, jobs/s in one JVM after start-up", f"{one:.1f} jobs/s", ">= 15", one >= 15)
         report.add("B7", "validation, JVM start-up", " ".join(lines.get("JVM", "JVM + TableEnv ? s").split()[3:5]))
     else:
         report.note(f"B7 validation failed: {validate.stderr.strip()[-300:]}")

@@ -1,9 +1,10 @@
 """`validate_folder(out_dir) -> [Validation]`: plan every generated job in a real Flink 2.3 planner.
 
-One JVM serves every job: a streaming `TableEnvironment` from pyflink, nothing submitted, no
-broker or database reached. Each job runs in its own Flink database, so two jobs may name the
-same table; its `SET` lines are applied with `TableConfig.set` (the SQL client's `SET` is refused
-by a TableEnvironment) and undone after the job.
+One JVM serves every job: a streaming `TableEnvironment` in pyflink's JVM, nothing submitted, no
+broker or database reached (`PlannerPool`: several planners in it, one thread each). Each job runs
+in its own Flink database, so two jobs may name the same table; its `SET` lines are applied with
+`TableConfig.set` (the SQL client's `SET` is refused by a TableEnvironment) and undone after the
+job.
 
 Without the connectors' jars (the default: pyflink bundles only datagen, filesystem, print and
 blackhole) every table is first created as written, its options checked against
@@ -24,7 +25,7 @@ The shapes are the connector table's (`accepts`, `emits`, `upsert_needs_primary_
 
 Bundled tables (datagen, print, blackhole, filesystem with a bundled format) stay as written,
 so their own factories check their options. Metadata columns become plain columns (no stand-in
-reads metadata). With `connector_jars` (passed through `pipeline.jars`) nothing is shadowed.
+reads metadata). With `connector_jars` (in the planner's own class loader) nothing is shadowed.
 
 Every INSERT (or statement set) is explained with `ExplainDetail.CHANGELOG_MODE`; the optimized
 physical plan gives the operators and the changelog reaching each sink. Findings:
@@ -44,8 +45,10 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -63,6 +66,7 @@ __all__ = [
     "FlinkPlanner",
     "Header",
     "Plan",
+    "PlannerPool",
     "PlannerUnavailable",
     "Statement",
     "Validation",
@@ -478,6 +482,11 @@ class _Rejected(Exception):
         self.lookup_join = lookup_join
 
 
+_GENERATED_CODE_MAX_LENGTH = "table.generated-code.max-length"
+_JAVA_INT_MAX = 2**31 - 1
+_SEPARATOR = "\x00"  # between the keys (and the values) of a Java map read at once
+
+
 class FlinkPlanner:
     """One streaming TableEnvironment (one JVM) that plans job after job.
 
@@ -487,30 +496,57 @@ class FlinkPlanner:
 
     The JVM is pyflink's gateway, shared by the whole Python process: `close()` drops what the
     planner created; the JVM itself ends with the process.
+
+    It calls the Java TableEnvironment and TableConfig directly, not pyflink's wrappers: these
+    look up Java classes by name on every call (`jvm.org.apache.flink...`, one round trip per
+    dot, 0.8 ms a lookup), which was a quarter of a job's validation. What the wrappers add is
+    for running Python functions and jobs (jars copied into the execution config), not planning.
     """
 
     def __init__(self, connector_jars: Sequence[Path] = ()) -> None:
         try:
             # pyflink is optional (`kappa-migrate[flink]`) and importing it is slow
-            from pyflink.table import EnvironmentSettings, TableEnvironment  # noqa: PLC0415
-            from pyflink.table.explain_detail import ExplainDetail  # noqa: PLC0415
+            from .gateway import thread_gateway  # noqa: PLC0415
         except ImportError as error:  # pragma: no cover - depends on the install
             raise PlannerUnavailable(
                 f"pyflink is not installed ({error}); pip install 'kappa-migrate[flink]'"
             ) from error
+        self.connector_jars = tuple(Path(jar).resolve() for jar in connector_jars)
         try:
-            self._env: Any = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+            self._gateway: Any = thread_gateway()
+            self._env: Any = self._table_environment(self._gateway.jvm)
         except Exception as error:  # the gateway raises bare Exceptions when Java is missing
             raise PlannerUnavailable(f"the Flink JVM did not start: {_first_line(str(error))}") from error
-        self._changelog_mode: Any = ExplainDetail.CHANGELOG_MODE
-        self.connector_jars = tuple(Path(jar).resolve() for jar in connector_jars)
-        if self.connector_jars:
-            self._env.get_config().set("pipeline.jars", ";".join(jar.as_uri() for jar in self.connector_jars))
+        jvm = self._gateway.jvm
+        self._config: Any = self._env.getConfig()
+        # Planning generates each operator's Java code, then splits it into methods small enough
+        # for the JVM's 64 KB limit, which matters when the code is compiled to run, not here:
+        # the split (an ANTLR parse of the code) was a third of a job's planning time.
+        self._config.set(_GENERATED_CODE_MAX_LENGTH, str(_JAVA_INT_MAX))
+        self._explain_format: Any = jvm.org.apache.flink.table.api.ExplainFormat.TEXT
+        self._explain_details: Any = self._gateway.new_array(jvm.org.apache.flink.table.api.ExplainDetail, 1)
+        self._explain_details[0] = jvm.org.apache.flink.table.api.ExplainDetail.CHANGELOG_MODE
+        self._join: Any = jvm.java.lang.String.join
         self._scratch = Path(tempfile.mkdtemp(prefix="kappa-validate-"))
         self._jobs = 0
         self._base: dict[str, tuple[str | None, str | None]] = {}  # key -> (table, root) before any job
-        self._catalog: str = self._env.get_current_catalog()
-        self._database: str = self._env.get_current_database()
+        self._catalog: str = self._env.getCurrentCatalog()
+        self._database: str = self._env.getCurrentDatabase()
+
+    def _table_environment(self, jvm: Any) -> Any:
+        """A streaming TableEnvironment made by Flink's Java API, not pyflink's: pyflink's also
+        readies Python functions (a loopback server, an executor rewriting the plan's Python
+        operators), which plain SQL jobs do not use and which made each plan slower. The
+        connector jars go into its own class loader, so other planners of the JVM do not see
+        them."""
+        settings = jvm.org.apache.flink.table.api.EnvironmentSettings.newInstance().inStreamingMode()
+        if self.connector_jars:
+            urls = self._gateway.new_array(jvm.java.net.URL, len(self.connector_jars))
+            for index, jar in enumerate(self.connector_jars):
+                urls[index] = jvm.java.net.URI(jar.as_uri()).toURL()
+            parent = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+            settings = settings.withClassLoader(jvm.java.net.URLClassLoader(urls, parent))
+        return jvm.org.apache.flink.table.api.TableEnvironment.create(settings.build())
 
     def __enter__(self) -> FlinkPlanner:
         return self
@@ -522,6 +558,11 @@ class FlinkPlanner:
 
     def close(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)
+        self._gateway.close()
+
+    def validate_all(self, jobs: Iterable[tuple[str, str]]) -> Iterator[Validation]:
+        """`validate(job_sql, job_path)` of each pair, in order."""
+        return (self.validate(job_sql, job_path) for job_sql, job_path in jobs)
 
     # ----------------------------------------------------------------------------- one job
 
@@ -533,8 +574,8 @@ class FlinkPlanner:
         header = read_header(job_sql)
         plan = Plan()
         explained = 0
-        self._env.execute_sql(f"CREATE DATABASE `{job.database}`")
-        self._env.use_database(job.database)
+        self._env.executeSql(f"CREATE DATABASE `{job.database}`")
+        self._env.useDatabase(job.database)
         try:
             targets = _insert_targets(statements)
             for statement in statements:
@@ -544,7 +585,7 @@ class FlinkPlanner:
                 elif kind == "create_table":
                     self._create_table(job, statement, targets)
                 elif kind == "ddl":
-                    self._run(job, statement, partial(self._env.execute_sql, statement.text))
+                    self._run(job, statement, partial(self._env.executeSql, statement.text))
                 else:
                     plan = plan.merge(self._explain(job, statement))
                     explained += 1
@@ -586,14 +627,13 @@ class FlinkPlanner:
         key = _unquote(match.group("key"))
         if key == "execution.runtime-mode":
             return  # always streaming here
-        config = self._env.get_config()
         if key not in job.config:  # the value before this job, to put back after it
             job.config[key] = self._base_value(key)
         job.set_lines[key] = statement.line
         if statement.kind == "reset":
             self._restore(key, job.config[key])
         else:
-            config.set(key, _unquote(match.group("value") or ""))
+            self._config.set(key, _unquote(match.group("value") or ""))
 
     def _base_value(self, key: str) -> tuple[str | None, str | None]:
         """A key's value in the table config and in the root config before any job set it.
@@ -602,25 +642,23 @@ class FlinkPlanner:
         each job, and each read costs several calls into the JVM.
         """
         if key not in self._base:
-            config = self._env.get_config()
-            root = config._j_table_config.getRootConfiguration().toMap()
-            table = config.get_configuration()
+            root = self._config.getRootConfiguration()
+            table = self._config.getConfiguration()
             self._base[key] = (
-                table.get_string(key, "") if table.contains_key(key) else None,
-                str(root[key]) if key in root else None,
+                str(table.getString(key, "")) if table.containsKey(key) else None,
+                str(root.getString(key, "")) if root.containsKey(key) else None,
             )
         return self._base[key]
 
     def _restore(self, key: str, previous: tuple[str | None, str | None]) -> None:
         """Put a key back in both the table config and the root config (the planner copies the
         table config into the root one when it plans)."""
-        config = self._env.get_config()
         table_value, root_value = previous
         if table_value is None:
-            config.get_configuration().remove_config(key)
+            self._config.getConfiguration().removeKey(key)
         else:
-            config.set(key, table_value)
-        root = config._j_table_config.getRootConfiguration()
+            self._config.set(key, table_value)
+        root = self._config.getRootConfiguration()
         if root_value is None:
             root.removeKey(key)
         else:
@@ -629,10 +667,10 @@ class FlinkPlanner:
     def _create_table(self, job: _Job, statement: Statement, targets: set[str]) -> None:
         match = _CREATE_TABLE.match(statement.text.strip())
         if match is None:  # pragma: no cover - kind says it is a CREATE TABLE
-            self._run(job, statement, lambda: self._env.execute_sql(statement.text))
+            self._run(job, statement, lambda: self._env.executeSql(statement.text))
             return
         name = match.group("name")
-        self._run(job, statement, lambda: self._env.execute_sql(statement.text))
+        self._run(job, statement, lambda: self._env.executeSql(statement.text))
         job.tables[_bare(name)] = statement
         table: _Table = self._run(job, statement, lambda: self._describe(name, statement, targets))
         connector = _connector(table.options)
@@ -649,9 +687,8 @@ class FlinkPlanner:
         self._run(job, statement, lambda: self._shadow(table, stand_in), located=False)
 
     def _describe(self, name: str, statement: Statement, targets: set[str]) -> _Table:
-        j_env = self._env._j_tenv
-        manager = j_env.getCatalogManager()
-        identifier = manager.qualifyIdentifier(j_env.getParser().parseIdentifier(name))
+        manager = self._env.getCatalogManager()
+        identifier = manager.qualifyIdentifier(self._env.getParser().parseIdentifier(name))
         resolved = manager.getTable(identifier).get()
         catalog_table = resolved.getResolvedTable()
         schema = catalog_table.getResolvedSchema()
@@ -661,10 +698,12 @@ class FlinkPlanner:
                 str(column.getDataType().getLogicalType().asSerializableString()),
                 bool(column.isVirtual()),
             )
-            for column in (schema.getColumns() if _MAY_HAVE_METADATA.search(statement.text) else ())
+            # an array, not the list: py4j ends iterating a Java collection on a Java exception,
+            # whose conversion costs pyflink a millisecond of class lookups
+            for column in (schema.getColumns().toArray() if _MAY_HAVE_METADATA.search(statement.text) else ())
             if column.getClass().getSimpleName() == "MetadataColumn"
         )
-        options = {str(k): str(v) for k, v in dict(catalog_table.getOptions()).items()}
+        options = self._string_map(catalog_table.getOptions())
         role = _role(statement.comments) or ("sink" if _bare(name) in targets else "source")
         return _Table(
             name,
@@ -675,6 +714,19 @@ class FlinkPlanner:
             metadata,
             bool(resolved.isTemporary()),
         )
+
+    def _string_map(self, java_map: Any) -> dict[str, str]:
+        """A Java Map<String, String> as a dict: its keys in one call (`String.join`), then
+        each value.
+
+        Iterating a Java collection through py4j ends on a Java exception, whose conversion costs
+        pyflink a millisecond of class lookups; py4j passes a key set to the JVM as it is.
+        """
+        keys_text = str(self._join(_SEPARATOR, java_map.keySet()))
+        keys = keys_text.split(_SEPARATOR) if keys_text or not java_map.isEmpty() else []
+        if len(keys) != java_map.size():  # the separator inside a key: ask for them one by one
+            keys = [str(key) for key in java_map.keySet().toArray()]
+        return {key: str(java_map.get(key)) for key in keys}
 
     def _check_connector(self, job: _Job, table: _Table, connector: Connector) -> None:
         problems = []
@@ -695,8 +747,8 @@ class FlinkPlanner:
         like_source = table.name
         if table.temporary:  # a temporary table cannot be shadowed: copy it aside, then replace it
             like_source = f"`{_bare(table.name)}__kappa_original`"
-            self._env.execute_sql(f"CREATE TEMPORARY TABLE {like_source} LIKE {table.name}")
-            self._env.execute_sql(f"DROP TEMPORARY TABLE {table.name}")
+            self._env.executeSql(f"CREATE TEMPORARY TABLE {like_source} LIKE {table.name}")
+            self._env.executeSql(f"DROP TEMPORARY TABLE {table.name}")
         keep = [(n, t) for n, t, virtual in table.metadata if table.role == "source" or not virtual]
         columns = f" ({', '.join(f'`{n}` {t}' for n, t in keep)})" if keep else ""
         options = ", ".join(f"'{_quote(k)}' = '{_quote(v)}'" for k, v in stand_in.items())
@@ -705,18 +757,18 @@ class FlinkPlanner:
             like.append("EXCLUDING METADATA")
         if stand_in["connector"] != "filesystem":
             like.extend(["EXCLUDING PARTITIONS", "EXCLUDING DISTRIBUTION"])
-        self._env.execute_sql(
+        self._env.executeSql(
             f"CREATE TEMPORARY TABLE {table.name}{columns} WITH ({options}) LIKE {like_source} ({' '.join(like)})"
         )
 
     def _explain(self, job: _Job, statement: Statement) -> Plan:
         if statement.kind != "statement_set":
             return parse_plan(self._run(job, statement, lambda: self._explain_one(statement)))
-        statement_set = self._env.create_statement_set()
+        statement_set = self._env.createStatementSet()
         for part in statement.parts:
-            self._run(job, part, partial(statement_set.add_insert_sql, part.text))
+            self._run(job, part, partial(statement_set.addInsertSql, part.text))
         try:
-            return parse_plan(statement_set.explain(self._changelog_mode))
+            return parse_plan(str(statement_set.explain(self._explain_format, self._explain_details)))
         except Exception as error:
             for part in statement.parts:  # the INSERT that fails on its own, if one does
                 self._run(job, part, partial(self._explain_one, part))
@@ -724,14 +776,14 @@ class FlinkPlanner:
 
     def _explain_one(self, statement: Statement) -> str:
         try:
-            return str(self._env.explain_sql(statement.text, self._changelog_mode))
+            return str(self._env.explainSql(statement.text, self._explain_format, self._explain_details))
         except Exception as error:
             # a stand-in sink (blackhole) is an upsert sink only for updating input; the real
             # upsert-kafka / jdbc sink wants ON CONFLICT for an insert-only one too
             if not any(STAND_IN_CONFLICT in m for m in _cause_messages(error)):
                 raise
             plain = _ON_CONFLICT.sub("", statement.text)
-            return str(self._env.explain_sql(plain, self._changelog_mode))
+            return str(self._env.explainSql(plain, self._explain_format, self._explain_details))
 
     def _run(self, job: _Job, statement: Statement, action: Callable[[], Any], located: bool = True) -> Any:
         try:
@@ -768,17 +820,76 @@ class FlinkPlanner:
         for key, previous in job.config.items():
             self._restore(key, previous)
         env = self._env
-        env.use_catalog(self._catalog)
+        env.useCatalog(self._catalog)
         try:
-            env.use_database(job.database)
-            for view in env.list_temporary_views():
-                env.drop_temporary_view(view)
-            for table in env.list_temporary_tables():
-                env.drop_temporary_table(table)
+            env.useDatabase(job.database)
+            for view in env.listTemporaryViews():
+                env.dropTemporaryView(view)
+            for table in env.listTemporaryTables():
+                env.dropTemporaryTable(table)
         except Exception:  # the job dropped or left its database: nothing of it to drop
             pass
-        env.use_database(self._database)
-        env.execute_sql(f"DROP DATABASE IF EXISTS `{job.database}` CASCADE")
+        env.useDatabase(self._database)
+        env.executeSql(f"DROP DATABASE IF EXISTS `{job.database}` CASCADE")
+
+
+class PlannerPool:
+    """`workers` planners in the one JVM, each on a thread of its own; `validate_all` hands them
+    the jobs in turn and gives the results in the jobs' order.
+
+    Validating a job is waiting for the JVM (Python's share is 2%), which plans it on one
+    thread: with two planners two cores plan at once (`generators.gateway` on the JVM's options).
+    A planner stays on the thread that made it: Flink's planner works only on the Java thread
+    that built it, and each thread reaches the JVM through a connection of its own.
+
+    >>> with PlannerPool(workers=2) as pool:  # doctest: +SKIP
+    ...     results = list(pool.validate_all([(job_sql, "jobs/d/t/job.sql")]))
+    """
+
+    def __init__(self, connector_jars: Sequence[Path] = (), workers: int = 1) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.connector_jars = tuple(connector_jars)
+        self.workers = workers
+        self._own = threading.local()
+        self._planners: list[FlinkPlanner] = []
+        self._planners_lock = threading.Lock()
+        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kappa-planner")
+        try:
+            self._threads.submit(self._planner).result()  # a JVM that cannot start says so here
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> PlannerPool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        with self._planners_lock:
+            planners, self._planners = self._planners, []
+        for planner in planners:
+            planner.close()
+
+    def validate_all(self, jobs: Iterable[tuple[str, str]]) -> Iterator[Validation]:
+        """`FlinkPlanner.validate(job_sql, job_path)` of each pair, in order."""
+        return self._threads.map(self._validate, jobs)
+
+    def _validate(self, job: tuple[str, str]) -> Validation:
+        return self._planner().validate(*job)
+
+    def _planner(self) -> FlinkPlanner:
+        planner: FlinkPlanner | None = getattr(self._own, "planner", None)
+        if planner is None:
+            planner = self._own.planner = FlinkPlanner(self.connector_jars)
+            with self._planners_lock:
+                self._planners.append(planner)
+        return planner
 
 
 # ------------------------------------------------------------------------------- stand-ins
@@ -936,23 +1047,19 @@ def job_files(out_dir: Path) -> list[Path]:
     return sorted((out_dir / "jobs").rglob("job.sql"))
 
 
-def validate_folder(out_dir: Path, planner: FlinkPlanner | None = None) -> list[Validation]:
+def validate_folder(out_dir: Path, planner: FlinkPlanner | PlannerPool | None = None) -> list[Validation]:
     """Validate every generated job under `out_dir`, in path order; paths are relative to it.
 
     Without a planner one is started (and closed) here; when pyflink cannot start, every job is
     `skipped` with the reason.
     """
     files = job_files(out_dir)
+    jobs = ((path.read_text(encoding="utf-8"), path.relative_to(out_dir).as_posix()) for path in files)
     if planner is not None:
-        return list(_validate_files(out_dir, files, planner))
+        return list(planner.validate_all(jobs))
     try:
         own = FlinkPlanner()
     except PlannerUnavailable as error:
         return [Validation(path.relative_to(out_dir).as_posix(), SKIPPED, str(error)) for path in files]
     with own:
-        return list(_validate_files(out_dir, files, own))
-
-
-def _validate_files(out_dir: Path, files: Iterable[Path], planner: FlinkPlanner) -> Iterator[Validation]:
-    for path in files:
-        yield planner.validate(path.read_text(encoding="utf-8"), path.relative_to(out_dir).as_posix())
+        return list(own.validate_all(jobs))

@@ -935,13 +935,16 @@ class StreamRunner:
     def __init__(self) -> None:
         try:
             from pyflink.table import EnvironmentSettings, TableEnvironment  # noqa: PLC0415 - optional, slow
+
+            from .gateway import flink_gateway  # noqa: PLC0415
         except ImportError as error:  # pragma: no cover - depends on the install
             raise PlannerUnavailable(
                 f"pyflink is not installed ({error}); pip install 'kappa-migrate[flink]'"
             ) from error
         self._create: Callable[[], Any] = lambda: TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
         try:
-            self._create()  # starts the JVM now, so a missing Java shows here
+            flink_gateway()  # starts the JVM now, with kappa's options, so a missing Java shows here
+            self._create()
         except Exception as error:  # the gateway raises bare Exceptions when Java is missing
             raise PlannerUnavailable(f"the Flink JVM did not start: {_first_line(str(error))}") from error
         self._scratch = Path(tempfile.mkdtemp(prefix="kappa-verify-"))

@@ -28,6 +28,16 @@ def samples_analysis() -> Analysis:
     return scan(SAMPLES)
 
 
+@pytest.fixture(scope="session")
+def flink_jvm() -> None:
+    """pyflink's one JVM, started as kappa starts it (`generators.gateway.JVM_OPTIONS`) whichever
+    test reaches pyflink first."""
+    pytest.importorskip("pyflink")
+    from generators.gateway import flink_gateway  # noqa: PLC0415 - pyflink is optional
+
+    flink_gateway()
+
+
 def write_tree(root: Path, files: dict[str, str], dirs: list[str] | None = None) -> Path:
     """Materialise a small repository described as data (path -> text)."""
     for relative, text in files.items():

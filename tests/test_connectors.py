@@ -234,7 +234,7 @@ def test_check_context() -> None:
 
 
 @pytest.mark.slow
-def test_bundled_connector_options_pass_the_flink_planner(tmp_path: Path) -> None:
+def test_bundled_connector_options_pass_the_flink_planner(tmp_path: Path, flink_jvm: None) -> None:
     """EXPLAIN instantiates the factories and validates every option (flink_semantics.md §5)."""
     pyflink_table = pytest.importorskip("pyflink.table")
     t_env = pyflink_table.TableEnvironment.create(pyflink_table.EnvironmentSettings.in_streaming_mode())

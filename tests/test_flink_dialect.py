@@ -370,7 +370,7 @@ def test_a_statement_set_takes_inserts_up_to_end(sql: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def table_env() -> Any:
+def table_env(flink_jvm: None) -> Any:
     """One streaming TableEnvironment (one JVM) for the whole module, with `SCHEMA` created."""
     pyflink_table = pytest.importorskip("pyflink.table")
     env = pyflink_table.TableEnvironment.create(pyflink_table.EnvironmentSettings.in_streaming_mode())
@@ -444,7 +444,7 @@ def test_flink_computes_what_the_source_computes(table_env: Any, read: str, sql:
 
 
 @pytest.fixture(scope="module")
-def batch_env() -> Any:
+def batch_env(flink_jvm: None) -> Any:
     """A batch TableEnvironment: an aggregate over VALUES gives one final row, not a changelog."""
     pyflink_table = pytest.importorskip("pyflink.table")
     return pyflink_table.TableEnvironment.create(pyflink_table.EnvironmentSettings.in_batch_mode())

@@ -26,6 +26,7 @@ from generators.flink import GENERATED, catalog_for, generate
 from generators.validate import (
     CODES,
     FlinkPlanner,
+    PlannerPool,
     Header,
     Plan,
     PlannerUnavailable,
@@ -37,7 +38,8 @@ from generators.validate import (
     validate_folder,
 )
 
-from .conftest import SAMPLES
+from .conftest import PROJECT, SAMPLES
+from .postgres import unavailable
 
 DATA = Path(__file__).parent / "data" / "validate"
 
@@ -314,3 +316,48 @@ def test_every_generated_sample_job_passes(planner: FlinkPlanner, samples_analys
     failures = [f"{v.job_path}: {v.status}: {v.message}" for v in validations if v.status != "passed"]
     assert not failures, "\n".join(failures)
     assert all(v.operators and v.sink_changelog for v in validations)
+    # two planners on two threads of the one JVM: each plans on the Java thread that built it
+    # (else Calcite's metadata provider is missing: "metadataHandlerProvider"), same results
+    with PlannerPool(workers=2) as pool:
+        assert validate_folder(tmp_path, pool) == validations
+        assert len(pool._planners) == 2
+
+
+JDBC_JOB = """\
+CREATE TABLE src (k BIGINT, v STRING) WITH ('connector' = 'datagen');
+CREATE TABLE out_t (k BIGINT, v STRING, PRIMARY KEY (k) NOT ENFORCED)
+WITH ('connector' = 'jdbc', 'url' = 'jdbc:postgresql://127.0.0.1:1/db', 'table-name' = 'out_t');
+INSERT INTO out_t SELECT k, v FROM src ON CONFLICT DO DEDUPLICATE;
+"""
+
+
+@pytest.mark.slow
+def test_connector_jars_reach_only_their_own_planner(planner: FlinkPlanner) -> None:
+    """The jars go into the planner's own class loader: its planner finds their factories, a
+    planner of the same JVM without them does not."""
+    jars = sorted((PROJECT / "build" / "flink-connectors").glob("flink-connector-jdbc-*.jar"))
+    if not jars:
+        unavailable("no JDBC connector jar in build/flink-connectors (bash .ci/setup extracts it)")
+    pyflink = pytest.importorskip("pyflink")
+    json_jar = next((Path(pyflink.__file__).parent / "lib").glob("flink-json-*.jar"))
+    with FlinkPlanner(connector_jars=jars) as with_jdbc:
+        found = with_jdbc.validate(JDBC_JOB, "job.sql")
+    with FlinkPlanner(connector_jars=[json_jar]) as without:
+        missing = without.validate(JDBC_JOB, "job.sql")
+    assert found.status == "passed", found
+    assert found.sink_changelog == "[I]"
+    assert missing.status == "failed"
+    assert "Could not find any factory for identifier 'jdbc'" in missing.message
+
+
+@pytest.mark.slow
+def test_java_maps_read_at_once_or_entry_by_entry(planner: FlinkPlanner) -> None:
+    jvm = planner._gateway.jvm
+    plain, awkward, empty = jvm.java.util.HashMap(), jvm.java.util.HashMap(), jvm.java.util.HashMap()
+    for key, value in {"connector": "kafka", "a=b": "c\x00d", "": "empty key"}.items():
+        plain.put(key, value)
+    awkward.put("x\x00y", "1")  # the separator inside a key: the joined keys no longer split right
+    awkward.put("z", "2")
+    assert planner._string_map(plain) == {"connector": "kafka", "a=b": "c\x00d", "": "empty key"}
+    assert planner._string_map(awkward) == {"x\x00y": "1", "z": "2"}
+    assert planner._string_map(empty) == {}
