@@ -294,3 +294,90 @@ def test_findings_use_the_source_file(tmp_path: Path) -> None:
 def test_docstring_examples() -> None:
     failures, _ = doctest.testmod(render_module)
     assert failures == 0
+
+
+# ------------------------------------------------------------- templates that only print values
+
+
+def whole_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `render_sql` compile every template whole, as Jinja does, never block by block."""
+    monkeypatch.setattr(render_module, "_printed_only", lambda text: None)
+
+
+def render_both(template: str, root: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> tuple[Any, Any]:
+    by_block = render_sql(source_of(template, line=3), root=root, **options)
+    with monkeypatch.context() as patch:
+        whole_template(patch)
+        whole = render_sql(source_of(template, line=3), root=root, **options)
+    return by_block, whole
+
+
+@pytest.mark.parametrize(
+    ("template", "pieces"),
+    [
+        ("a {{ ds }} b", ["a ", "{{ ds }}", " b"]),
+        ("{{ ds }}{{ macros.ds_add(ds, -3) }}\n", ["", "{{ ds }}", "", "{{ macros.ds_add(ds, -3) }}", "\n"]),
+        ("x }} {{ '}' }}", None),  # a brace in the expression: Jinja decides where it ends
+        ("{{- ds }}", None),
+        ("{{ ds -}}", None),
+        ("{{ ds }} {% if x %}{% endif %}", None),
+        ("{# note #}{{ ds }}", None),
+        ("{{ ds\n}}", None),
+        ("{{ ds }}\r\n", None),
+        ("{{ ds", None),
+    ],
+)
+def test_templates_that_only_print_are_split_into_blocks(template: str, pieces: list[str] | None) -> None:
+    assert render_module._printed_only(template) == pieces
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_block_by_block_renders_as_the_whole_template(
+    case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_block = run_case(case, tmp_path)
+    whole_template(monkeypatch)
+    assert by_block == run_case(case, tmp_path)
+
+
+PRINT_PIECES = st.sampled_from(
+    [
+        "{{ ds }}",
+        "{{ params.table }}",
+        "{{ macros.ds_add(ds, -7) }}",
+        "{{ macros.ds_format(ds, '%Y-%m-%d', '%Y%m%d') }}",
+        "{{ nope }}",
+        "{{ nope.deeper }}",
+        "{{ ds | upper }}",
+        "{{ ds + 1 }}",
+        "{{ broken() }}",
+        "{{ 'x' * 3 }}",
+        "{{ self }}",
+        "{{ ds ~ ts }}",
+        "{{ var.value.x }}",
+        "{{ ) }}",
+        "{{ }}",
+        "{{- ds }}",
+        "{% if true %}",
+        "{% endif %}",
+        "{# c #}",
+        "{{",
+        "}}",
+        "\n",
+        "\r\n",
+        "SELECT * FROM t WHERE dt = '",
+        "' AND x = 1 ",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PRINT_PIECES, max_size=10).map("".join))
+def test_block_by_block_renders_as_the_whole_template_on_any_text(template: str) -> None:
+    def broken() -> str:
+        raise RuntimeError("boom")
+
+    options: dict[str, Any] = {"params": {"table": "t"}, "user_defined_macros": {"broken": broken}}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        by_block, whole = render_both(template, Path("/nonexistent-root"), monkeypatch, **options)
+    assert by_block == whole
