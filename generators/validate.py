@@ -484,7 +484,7 @@ class _Rejected(Exception):
 
 _GENERATED_CODE_MAX_LENGTH = "table.generated-code.max-length"
 _JAVA_INT_MAX = 2**31 - 1
-_SEPARATOR = "\x00"  # between the keys (and the values) of a Java map read at once
+_SEPARATOR = "\x00"  # between the keys of a Java map read at once
 
 
 class FlinkPlanner:
