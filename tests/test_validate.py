@@ -26,9 +26,9 @@ from generators.flink import GENERATED, catalog_for, generate
 from generators.validate import (
     CODES,
     FlinkPlanner,
-    PlannerPool,
     Header,
     Plan,
+    PlannerPool,
     PlannerUnavailable,
     classification_findings,
     connector_jars_in,
