@@ -19,6 +19,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,10 @@ class KappaConfig:
 _BUILT_IN_DIALECTS = frozenset(dialect.value for dialect in Dialects if dialect.value)
 
 
+@lru_cache(maxsize=1024)
 def known_dialect(name: str) -> bool:
+    """A dialect sqlglot knows by this name. Remembered per process: for a name it does not know
+    (any folder name, `dialect_from_path`) sqlglot reads every installed package's entry points."""
     if name in _BUILT_IN_DIALECTS:
         return True
     try:

@@ -407,7 +407,7 @@ class ModuleLoader:
             bases = [base]
         else:
             bases = [importer.parent]
-            while bases[-1] != self.root and self.root in bases[-1].parents:
+            while bases[-1] != self.root and bases[-1].is_relative_to(self.root):
                 bases.append(bases[-1].parent)
         parts = [part for part in dotted.split(".") if part]
         if not parts:  # `from . import x`: the package of the importing file
@@ -433,7 +433,7 @@ class ModuleLoader:
         return ModuleRef(f"{module.qualname}.{name}")
 
     def _module_at(self, path: Path, qualname: str, *, files_only: bool, package: bool = False) -> RepoModule | None:
-        if path != self.root and self.root not in path.parents:
+        if not path.is_relative_to(self.root):  # lexically, as `root in path.parents` (or root itself)
             return None
         try:
             if not package and path.with_suffix(".py").is_file():

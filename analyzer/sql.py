@@ -1813,13 +1813,41 @@ class _SameProjection:
         self._keys: list[exp.Expr] = []
 
     def __call__(self, item: exp.Expr) -> exp.Expr | None:
+        name = _column_name(item.unnest())
+        if name is not None:  # most keys are columns: compared by name, nothing copied
+            found = (p for i, p in enumerate(self._projections) if self._same_column(i, p, name))
+            return next(found, None)
         wanted = _unqualified(item)
         for index, projection in enumerate(self._projections):
-            if index == len(self._keys):
-                self._keys.append(_unqualified(projection.unalias()))
-            if self._keys[index] == wanted:
+            if self._key(index) == wanted:
                 return projection
         return None
+
+    def _key(self, index: int) -> exp.Expr:
+        while len(self._keys) <= index:
+            self._keys.append(_unqualified(self._projections[len(self._keys)].unalias()))
+        return self._keys[index]
+
+    def _same_column(self, index: int, projection: exp.Expr, name: exp.Expr) -> bool:
+        target = projection.unalias().unnest()
+        if not isinstance(target, exp.Column):
+            return False  # an unqualified copy keeps its root's type: only a column equals a column
+        own = _column_name(target)
+        if own is None:
+            return bool(self._key(index) == exp.Column(this=name.copy()))
+        return bool(own == name)
+
+
+def _column_name(node: exp.Expr) -> exp.Expr | None:
+    """What `_unqualified(node)` keeps of a column, when that is its name alone: a qualified
+    column loses every other part, an unqualified one must have none. None for anything else."""
+    if not isinstance(node, exp.Column):
+        return None
+    if node.table:
+        return node.this  # type: ignore[no-any-return]
+    if any(value is not None and value is not False for key, value in node.args.items() if key != "this"):
+        return None
+    return node.this  # type: ignore[no-any-return]
 
 
 def _output_name(projection: exp.Expr, context: _Context) -> str:

@@ -328,6 +328,33 @@ def test_nodes_find_as_sqlglot(sql: str, dialect: str) -> None:
             assert nodes.find(*types, bfs=bfs) is tree.find(*types, bfs=bfs)
 
 
+_PROJECTION_CASES = [
+    ('SELECT o.k, k AS k2, (o.v), "K", UPPER(o.s) AS u, o.* FROM db.o AS o GROUP BY 1', "postgres"),
+    ("SELECT a.x(+) AS j, x, b.x, SUM(y) FROM a, b WHERE x(+) = b.x GROUP BY x, b.x", "oracle"),
+    ("SELECT `K`, t.k, DATE(t.ts) AS d, t.k + 1 FROM p.d.t AS t GROUP BY `K`, DATE(ts)", "bigquery"),
+    ("SELECT c.db.t.k, t.k, k, (k), COUNT(*) FROM c.db.t GROUP BY k", "trino"),
+    ("SELECT s.id, ROW_NUMBER() OVER (PARTITION BY s.id, s.ts ORDER BY s.ts) AS rn FROM s", "spark"),
+]
+
+
+@pytest.mark.parametrize(("sql", "dialect"), _PROJECTION_CASES)
+def test_same_projection_as_comparing_unqualified_copies(sql: str, dialect: str) -> None:
+    """Columns compared by name find what comparing unqualified copies finds, for every column,
+    GROUP BY key and projection of the statement asked of every one of its SELECTs."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    items = [*tree.find_all(sqlglot.exp.Column), *tree.find_all(sqlglot.exp.Paren)]
+    items.extend(key for group in tree.find_all(sqlglot.exp.Group) for key in group.expressions)
+    for select in tree.find_all(sqlglot.exp.Select):
+        projections = select.expressions
+        items.extend(projection.unalias() for projection in projections)
+        before = tree.sql(dialect)
+        for item in items:
+            wanted = sql_module._unqualified(item)
+            expected = next((p for p in projections if sql_module._unqualified(p.unalias()) == wanted), None)
+            assert sql_module._SameProjection(projections)(item) is expected, item.sql(dialect)
+        assert tree.sql(dialect) == before  # nothing of the tree moved
+
+
 def test_a_statement_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The analysis takes the tree the parse made; a single statement is tokenized once."""
     sql_module._analyze_text.cache_clear()
