@@ -111,9 +111,16 @@ class LineageGraph:
             waves.append(tuple(members))
         return tuple(waves)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The `graph` section of analysis.json: sorted, so the file stays deterministic."""
-        nodes = [{"id": node, **dict(sorted(data.items()))} for node, data in sorted(self.graph.nodes(data=True))]
+    def to_dict(self, annotations: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """The `graph` section of analysis.json: sorted, so the file stays deterministic.
+
+        `annotations` adds attributes to task nodes by job id (pattern, class), once they are known.
+        """
+        notes = annotations or {}
+        nodes = [
+            {"id": node, **dict(sorted({**data, **notes.get(data.get("job", ""), {})}.items()))}
+            for node, data in sorted(self.graph.nodes(data=True))
+        ]
         edges = [
             {"source": source, "target": target, "kind": data["kind"]}
             for source, target, data in sorted(self.graph.edges(data=True), key=lambda e: (e[0], e[1]))
@@ -127,18 +134,13 @@ class LineageGraph:
         }
 
 
-def build_lineage(
-    jobs: Iterable[Job], dags: Iterable[Dag], annotations: Mapping[str, Mapping[str, Any]] | None = None
-) -> LineageGraph:
-    """The graph of every job's reads and writes, plus the DAGs' task dependencies.
-
-    `annotations` adds attributes to task nodes (pattern, class) once they are known.
-    """
+def build_lineage(jobs: Iterable[Job], dags: Iterable[Dag]) -> LineageGraph:
+    """The graph of every job's reads and writes, plus the DAGs' task dependencies."""
     graph = nx.DiGraph()
     by_dag_task: dict[tuple[str, str], str] = {}
     for job in jobs:
         node = task_node(job.id)
-        graph.add_node(node, kind="task", job=job.id, dag_id=job.dag_id, **(annotations or {}).get(job.id, {}))
+        graph.add_node(node, kind="task", job=job.id, dag_id=job.dag_id)
         by_dag_task[(job.dag_id, job.task_id)] = node
         for table in job.reads:
             graph.add_node(table_node(table), kind="table", table=table)

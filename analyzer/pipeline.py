@@ -1076,5 +1076,6 @@ def analyze(analysis: Analysis, analyses: Analyses | None = None) -> Analysis:
         )
     finished = inherit_keys(finished, lineage)
     annotations = {j.id: {"pattern": j.pattern.value, "classification": j.classification.value} for j in finished}
-    graph = build_lineage(finished, analysis.dags, annotations)
-    return replace(analysis, jobs=tuple(finished), extra={**analysis.extra, "graph": graph.to_dict()})
+    # what the rules changed (patterns, classes, keys, findings) moves no table: the same graph
+    graph = lineage.to_dict(annotations)
+    return replace(analysis, jobs=tuple(finished), extra={**analysis.extra, "graph": graph})

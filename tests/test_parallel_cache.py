@@ -11,6 +11,7 @@ import importlib.util
 import pickle
 import shutil
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,44 @@ def test_an_entry_replaced_after_its_manifest_was_read_is_a_miss(tmp_path: Path)
     write_object_entry(store.folder, name, Manifest("context", Dependency("text", "a.py", "2")), ["second"])
     assert entry.payload_parts() is None
     assert store.entry("run", "", "another context") is None
+
+
+def test_a_large_entry_reads_back_its_parts_in_order(tmp_path: Path) -> None:
+    """Parts are pickled here and compressed on another thread: more parts than may wait at once."""
+    store = ScanCache(tmp_path, tmp_path / "repo", "context")
+    store.prepare()
+    name = store.slot("run", "").name
+    parts = [{"part": index, "text": f"{index} " * 50_000} for index in range(12)]
+    write_object_entry(store.folder, name, Manifest("context", Dependency("text", "a.py", "1")), parts)
+    entry = store.entry("run", "")
+    assert entry is not None and entry.payload_parts() == parts
+
+
+def test_an_entry_that_cannot_be_written_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed write (the disk full while compressing, a part that does not pickle) leaves no
+    entry and no temporary file; a write error is a cache that is simply not written."""
+    store = ScanCache(tmp_path, tmp_path / "repo", "context")
+    store.prepare()
+    name = store.slot("run", "").name
+    manifest = Manifest("context", Dependency("text", "a.py", "1"))
+    real_compressobj = zlib.compressobj
+
+    class FullDisk:
+        def __init__(self, level: int) -> None:
+            self._real = real_compressobj(level)
+
+        def compress(self, data: bytes) -> bytes:
+            raise OSError(28, "No space left on device")
+
+        def flush(self) -> bytes:
+            return self._real.flush()
+
+    monkeypatch.setattr(zlib, "compressobj", FullDisk)
+    write_object_entry(store.folder, name, manifest, ["a", "b", "c", "d", "e", "f"])
+    monkeypatch.undo()
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        write_object_entry(store.folder, name, manifest, ["a", lambda: None])
+    assert sorted(p.name for p in store.folder.iterdir()) == []
 
 
 class _Boom:
