@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import pickle
 import shutil
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -292,6 +293,29 @@ def test_an_entry_that_cannot_be_written_leaves_nothing(tmp_path: Path, monkeypa
     with pytest.raises((pickle.PicklingError, AttributeError)):
         write_object_entry(store.folder, name, manifest, ["a", lambda: None])
     assert sorted(p.name for p in store.folder.iterdir()) == []
+
+
+_FREEZE_PROBE = """
+import gc, sys
+from pathlib import Path
+from analyzer import pipeline
+if sys.argv[2] == "owned":
+    pipeline.tune_gc()
+before = gc.get_freeze_count()
+analysis, _ = pipeline.scan_with_stats(Path(sys.argv[1]))
+print(before, gc.get_freeze_count(), len(analysis.jobs))
+"""
+
+
+@pytest.mark.parametrize(("owned", "frozen"), [("owned", True), ("library", False)])
+def test_what_the_scan_keeps_is_frozen_only_in_its_own_process(owned: str, frozen: bool) -> None:
+    """The command line's process freezes the results it keeps (no collection walks them again);
+    a program that calls the scan as a library keeps its garbage collector as it was."""
+    command = [sys.executable, "-c", _FREEZE_PROBE, str(SAMPLES), owned]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT, check=True)
+    before, after, jobs = map(int, done.stdout.split())
+    assert jobs > 0
+    assert (after > before) is frozen
 
 
 class _Boom:
