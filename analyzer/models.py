@@ -56,7 +56,7 @@ class SqlOrigin(StrEnum):
     CALLABLE = "callable"  # a hook / cursor call inside a PythonOperator or @task callable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A located message: scan errors, pattern evidence, classification reasons, notes."""
 
@@ -85,7 +85,7 @@ class Finding:
         return (self.file, self.line, self.col, self.code, self.message)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inventory:
     """What `discover` found under the root. Paths are POSIX, relative to the root."""
 
@@ -95,7 +95,7 @@ class Inventory:
     findings: tuple[Finding, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SqlSource:
     """Where a task's SQL text comes from, before rendering."""
 
@@ -109,7 +109,7 @@ class SqlSource:
     col: int = 1  # 1-based column in `file` where the text's first line starts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     task_id: str  # full id, TaskGroup prefixes included
     operator: str  # class name as imported, e.g. "SQLExecuteQueryOperator", "@task"
@@ -133,7 +133,7 @@ class Task:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskHistory:
     """One task's runs in a live Airflow's history window, as Airflow recorded them."""
 
@@ -147,7 +147,7 @@ class TaskHistory:
     seconds: float = 0.0  # running time of the instances (their last tries)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DagHistory:
     """A DAG's runs over the last `days` days of a live Airflow (`kappa scan --airflow-url`)."""
 
@@ -168,7 +168,7 @@ class DagHistory:
         return round(sum(t.seconds for t in tasks) / 3600 / max(self.days, 1), 4)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dag:
     dag_id: str
     file: str
@@ -189,7 +189,7 @@ class Dag:
     history: DagHistory | None = None  # its runs in a live Airflow (`kappa scan --airflow-url`)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedSql:
     """A template rendered with Airflow's context stood in."""
 
@@ -207,7 +207,7 @@ class RenderedSql:
         return replace(self, text="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
     """One SQL statement of a job, parsed (or not) in the job's dialect."""
 
@@ -221,7 +221,7 @@ class Statement:
     error: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """A task seen as a unit of migration (the `jobs[]` entry of analysis.json)."""
 
@@ -254,7 +254,7 @@ class Job:
     origin: JobOrigin = JobOrigin.DAG
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Analysis:
     root: str
     dags: tuple[Dag, ...]
@@ -267,14 +267,14 @@ class Analysis:
 # ------------------------------------------------------------------ a live Airflow, as its REST API returned it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveTask:
     task_id: str
     operator: str  # the operator's class name, e.g. "SQLExecuteQueryOperator"
     retries: int = 0  # retries the task allows itself
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveDag:
     dag_id: str
     file: str  # the DAG file, relative to Airflow's DAG folder (its bundle)
@@ -283,7 +283,7 @@ class LiveDag:
     tasks: tuple[LiveTask, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveRun:
     dag_id: str
     run_id: str
@@ -293,7 +293,7 @@ class LiveRun:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveTaskInstance:
     dag_id: str
     run_id: str
@@ -305,13 +305,13 @@ class LiveTaskInstance:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveImportError:
     file: str  # relative to Airflow's DAG folder
     message: str  # the last line of the stack trace
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveAirflow:
     """What `airflow_api.read_airflow` read: the DAGs, their sources, import errors, run history."""
 

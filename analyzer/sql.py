@@ -122,7 +122,7 @@ _quiet_sqlglot = _QuietSqlglot(logging.getLogger("sqlglot"))
 # --------------------------------------------------------------------------------------- models
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JoinInfo:
     """One join of a query block.
 
@@ -138,7 +138,7 @@ class JoinInfo:
     has_time_bound: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartitionPredicate:
     """A WHERE / ON predicate that pins a column to the run's time (or to a rendered template).
 
@@ -153,7 +153,7 @@ class PartitionPredicate:
     template_origins: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DedupShape:
     """`ROW_NUMBER() OVER (PARTITION BY k ORDER BY t) ... = 1`: keep one row per key.
 
@@ -170,7 +170,7 @@ class DedupShape:
     partition_by_outputs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatementAnalysis:
     """What one statement does, as far as migration is concerned.
 
