@@ -2,14 +2,17 @@
 
 Every stage takes these and returns these; nothing here does I/O. Mappings held by a frozen
 model are treated as read-only by convention (they are built once by the stage that makes the
-model and never changed afterwards).
+model and never changed afterwards). Fields live in slots: a scan of 10,000 DAGs holds
+hundreds of thousands of these, and a dictionary each cost its scanning process 75 MiB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 
@@ -323,3 +326,49 @@ class LiveAirflow:
     runs: tuple[LiveRun, ...] = ()
     task_instances: tuple[LiveTaskInstance, ...] = ()
     findings: tuple[Finding, ...] = ()  # what could not be read (a DAG without a source)
+
+
+def fast_pickling(model: type) -> None:
+    """Pickle a frozen, slotted data class as one tuple of its field values, read by one
+    `attrgetter` and set back by one `map` over `object.__setattr__`.
+
+    dataclasses pickle such a class by a list comprehension over `fields()` and set it back
+    field by field in Python: two to four times slower than an instance with a dictionary, for
+    every result a worker sends and every cache entry read (measured on 200,000 findings).
+    """
+    names = tuple(f.name for f in fields(model))
+    read = attrgetter(*names)
+    many = len(names) > 1
+
+    def getstate(self: Any) -> tuple[Any, ...]:
+        values = read(self)
+        return values if many else (values,)
+
+    def setstate(self: Any, state: tuple[Any, ...]) -> None:
+        any(map(object.__setattr__, repeat(self, len(names)), names, state))  # every call returns None
+
+    setattr(model, "__getstate__", getstate)  # noqa: B010 - set on the class dataclasses made
+    setattr(model, "__setstate__", setstate)  # noqa: B010 - as above
+
+
+MODELS: tuple[type, ...] = (
+    Finding,
+    Inventory,
+    SqlSource,
+    Task,
+    TaskHistory,
+    DagHistory,
+    Dag,
+    RenderedSql,
+    Statement,
+    Job,
+    Analysis,
+    LiveTask,
+    LiveDag,
+    LiveRun,
+    LiveTaskInstance,
+    LiveImportError,
+    LiveAirflow,
+)
+for _model in MODELS:
+    fast_pickling(_model)

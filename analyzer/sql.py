@@ -49,7 +49,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import ensure_schema
 
 from .errors import scan_error
-from .models import Finding, Statement
+from .models import Finding, Statement, fast_pickling
 
 __all__ = [
     "KINDS",
@@ -225,6 +225,10 @@ class StatementAnalysis:
     command: str | None = None  # OPTIMIZE, VACUUM, ANALYZE, MSCK REPAIR, CONCATENATE, CALL, ...
     # feature name -> (line, col), 1-based, inside the statement text: evidence for findings
     spans: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+
+for _model in (JoinInfo, PartitionPredicate, DedupShape, StatementAnalysis):
+    fast_pickling(_model)
 
 
 # -------------------------------------------------------------------------------------- parsing

@@ -295,6 +295,24 @@ def test_an_entry_that_cannot_be_written_leaves_nothing(tmp_path: Path, monkeypa
     assert sorted(p.name for p in store.folder.iterdir()) == []
 
 
+def test_every_model_pickles_as_its_field_values_and_back() -> None:
+    """Models keep their fields in slots and pickle as one tuple of values (`fast_pickling`): the
+    samples' whole analysis, statement analyses included, comes back equal through the cache's
+    own unpickler, and each model class carries the tuple pickling."""
+    from analyzer.models import MODELS, Finding  # noqa: PLC0415 - the registry under test
+    from analyzer.sql import DedupShape, JoinInfo, PartitionPredicate, StatementAnalysis  # noqa: PLC0415
+
+    collected = pipeline.collect_files(SAMPLES)
+    analysis = pipeline.analyze(collected.analysis, collected.analyses)
+    payload = (analysis, tuple(collected.analyses.values()))
+    assert safe_loads(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)) == payload
+    finding = Finding("E001", "name", "message", "dags/a.py", 3, 4)
+    assert finding.__getstate__() == ("E001", "name", "message", "dags/a.py", 3, 4)
+    for model in (*MODELS, DedupShape, JoinInfo, PartitionPredicate, StatementAnalysis):
+        assert not hasattr(model, "__dict__") or "__slots__" in vars(model), model
+        assert model.__getstate__.__qualname__ == "fast_pickling.<locals>.getstate", model
+
+
 _FREEZE_PROBE = """
 import gc, sys
 from pathlib import Path
