@@ -309,7 +309,7 @@ def test_every_model_pickles_as_its_field_values_and_back() -> None:
     finding = Finding("E001", "name", "message", "dags/a.py", 3, 4)
     assert finding.__getstate__() == ("E001", "name", "message", "dags/a.py", 3, 4)
     for model in (*MODELS, DedupShape, JoinInfo, PartitionPredicate, StatementAnalysis):
-        assert not hasattr(model, "__dict__") or "__slots__" in vars(model), model
+        assert "__slots__" in vars(model), model
         assert model.__getstate__.__qualname__ == "fast_pickling.<locals>.getstate", model
 
 
