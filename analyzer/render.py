@@ -31,10 +31,10 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import wraps
+from functools import cached_property, lru_cache, wraps
 from pathlib import Path, PurePosixPath
 from time import monotonic
-from types import CodeType, FrameType, ModuleType
+from types import CodeType, FrameType, MappingProxyType, ModuleType
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -1081,15 +1081,54 @@ def _macros(moment: datetime) -> _Namespace:
 
 
 def _airflow_context(moment: datetime, params: Mapping[str, Any], recorder: _Recorder) -> dict[str, Any]:
-    """Airflow's template context (2.x and 3.x names) for the daily run at `moment`."""
-    context: dict[str, Any] = {}
+    """Airflow's template context (2.x and 3.x names) for the daily run at `moment`.
+
+    The values no template can change are made once per moment (`_run_context`); the ones a
+    template could change in the sandbox (`{{ outlets.append(x) }}`, `{% do dag_run.conf.update(x)
+    %}`) and `params`, which records its reads, are made for every render.
+    """
+    shared = _run_context(moment, moment.tzinfo, moment.fold)
+    context = dict(shared.values)  # the keys of the values below are there already, in Airflow's order
+    context.update(
+        dag_run=_Namespace("dag_run", conf=_EmptyMapping("dag_run.conf"), **shared.dag_run),
+        params=_Params(params, recorder.params_used.add),
+        inlets=[],
+        outlets=[],
+        inlet_events=_EmptyMapping("inlet_events"),
+        outlet_events=_EmptyMapping("outlet_events"),
+        triggering_dataset_events=_EmptyMapping("triggering_dataset_events"),
+        triggering_asset_events=_EmptyMapping("triggering_asset_events"),
+    )
+    return context
+
+
+@dataclass(frozen=True)
+class _RunContext:
+    """The part of the context of the run at one moment that no template can change: `values`
+    (with None for the names `_airflow_context` fills per render), and `dag_run`'s members but
+    its `conf`."""
+
+    values: Mapping[str, Any]
+    dag_run: Mapping[str, Any]
+
+
+@lru_cache(maxsize=16)
+def _run_context(moment: datetime, zone: tzinfo | None, fold: int) -> _RunContext:
+    """The context values that depend only on the moment: texts, date-times and namespaces whose
+    members a template cannot reach to change (the sandbox refuses `_members`).
+
+    Keyed by the zone and fold too: moments that are the same instant compare equal, but their
+    texts (`ts`, `run_id`) differ from one zone to another.
+    """
+    del zone, fold  # part of the cache key only
+    values: dict[str, Any] = {}
     for name, filter_name, shift_days, offset_days in _TIME_VARIABLES:
         value = moment + timedelta(days=shift_days)
         if filter_name is None:
-            context[name] = _time_variable(name, value, offset_days)
+            values[name] = _time_variable(name, value, offset_days)
         else:
             provenance = _Provenance(name, frozenset({name}), timedelta(days=offset_days))
-            context[name] = _TextValue(_DATE_FORMATS[filter_name](value), provenance)
+            values[name] = _TextValue(_DATE_FORMATS[filter_name](value), provenance)
 
     run_id = f"scheduled__{moment.isoformat()}"
     dag_id = _TextValue("dag_id", _Provenance("dag.dag_id"))
@@ -1105,21 +1144,22 @@ def _airflow_context(moment: datetime, params: Mapping[str, Any], recorder: _Rec
         execution_date=_time_variable("ti.execution_date", moment),
         xcom_pull=_xcom_pull,
     )
-    context.update(
+    dag_run = MappingProxyType(
+        {
+            "dag_id": dag_id,
+            "run_id": _TextValue(run_id, _Provenance("dag_run.run_id")),
+            "run_type": "scheduled",
+            "external_trigger": False,
+            "logical_date": _time_variable("dag_run.logical_date", moment),
+            "execution_date": _time_variable("dag_run.execution_date", moment),
+            "data_interval_start": _time_variable("dag_run.data_interval_start", moment),
+            "data_interval_end": _time_variable("dag_run.data_interval_end", moment + _DAY),
+            "start_date": _time_variable("dag_run.start_date", moment + _DAY),
+        }
+    )
+    values.update(
         run_id=_TextValue(run_id, _Provenance("run_id")),
-        dag_run=_Namespace(
-            "dag_run",
-            conf=_EmptyMapping("dag_run.conf"),
-            dag_id=dag_id,
-            run_id=_TextValue(run_id, _Provenance("dag_run.run_id")),
-            run_type="scheduled",
-            external_trigger=False,
-            logical_date=_time_variable("dag_run.logical_date", moment),
-            execution_date=_time_variable("dag_run.execution_date", moment),
-            data_interval_start=_time_variable("dag_run.data_interval_start", moment),
-            data_interval_end=_time_variable("dag_run.data_interval_end", moment + _DAY),
-            start_date=_time_variable("dag_run.start_date", moment + _DAY),
-        ),
+        dag_run=None,
         dag=_Namespace("dag", dag_id=dag_id, owner="airflow"),
         task=_Namespace("task", task_id=task_id, dag_id=dag_id, owner="airflow"),
         ti=task_instance,
@@ -1128,7 +1168,7 @@ def _airflow_context(moment: datetime, params: Mapping[str, Any], recorder: _Rec
             f"dag_id__task_id__{moment.strftime('%Y%m%d')}", _Provenance("task_instance_key_str")
         ),
         macros=_macros(moment),
-        params=_Params(params, recorder.params_used.add),
+        params=None,
         var=_Namespace(
             "var",
             value=_Variables("var.value", as_json=False),
@@ -1143,18 +1183,18 @@ def _airflow_context(moment: datetime, params: Mapping[str, Any], recorder: _Rec
             ),
         ),
         test_mode=False,
-        inlets=[],
-        outlets=[],
-        inlet_events=_EmptyMapping("inlet_events"),
-        outlet_events=_EmptyMapping("outlet_events"),
-        triggering_dataset_events=_EmptyMapping("triggering_dataset_events"),
-        triggering_asset_events=_EmptyMapping("triggering_asset_events"),
+        inlets=None,
+        outlets=None,
+        inlet_events=None,
+        outlet_events=None,
+        triggering_dataset_events=None,
+        triggering_asset_events=None,
         expanded_ti_count=None,
         map_index_template=None,
         templates_dict=None,
         exception=None,
     )
-    return context
+    return _RunContext(MappingProxyType(values), dag_run)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1338,10 +1378,18 @@ class _RootLoader(BaseLoader):
     """
 
     def __init__(self, root: Path, search_path: Sequence[str]) -> None:
-        self._root = root.resolve()
+        self._given_root = root
         self._search_path = tuple(search_path)
-        folders = ((self._root / folder).resolve() for folder in search_path)
-        self._folders = tuple(folder for folder in folders if folder.is_relative_to(self._root))
+
+    @cached_property
+    def _root(self) -> Path:
+        # resolved when a template first includes one: most never do, and resolving is a system call per folder
+        return self._given_root.resolve()
+
+    @cached_property
+    def _folders(self) -> tuple[Path, ...]:
+        folders = ((self._root / folder).resolve() for folder in self._search_path)
+        return tuple(folder for folder in folders if folder.is_relative_to(self._root))
 
     def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, None]:
         pieces = [piece for piece in template.split("/") if piece not in ("", ".")]

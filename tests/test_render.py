@@ -8,7 +8,7 @@ contract.
 from __future__ import annotations
 
 import doctest
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,33 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
         "2024-01-15T00:00:00+00:00",
         "__macros__",
     ]
+
+
+def test_what_a_render_changes_in_the_context_does_not_reach_the_next(tmp_path: Path) -> None:
+    """The context's unchangeable values are shared between renders; its lists and mappings,
+    which the sandbox lets a template change, are not."""
+    changing = (
+        "{% do outlets.append('x') %}{% do inlets.append('y') %}{% do dag_run.conf.update({'k': 'v'}) %}"
+        "{% do outlet_events.update({'e': 1}) %}{% do triggering_asset_events.update({'a': 1}) %}"
+    )
+    reading = (
+        "{{ outlets | length }} {{ inlets | length }} {{ dag_run.conf | length }} "
+        "{{ outlet_events | length }} {{ triggering_asset_events | length }}"
+    )
+    before = render_sql(source_of(reading), root=tmp_path)
+    changed = render_sql(source_of(changing + reading), root=tmp_path)
+    assert (before.text, changed.text) == ("0 0 0 0 0", "1 1 1 1 1")
+    assert render_sql(source_of(reading), root=tmp_path) == before
+
+
+def test_the_same_instant_in_another_zone_renders_its_own_texts(tmp_path: Path) -> None:
+    template = "{{ ts }} {{ run_id }} {{ dag_run.logical_date }}"
+    in_utc = render_sql(source_of(template), root=tmp_path, logical_date=datetime(2024, 1, 15, tzinfo=UTC))
+    shifted = datetime(2024, 1, 15, 1, tzinfo=timezone(timedelta(hours=1)))
+    in_plus_one = render_sql(source_of(template), root=tmp_path, logical_date=shifted)
+    assert in_utc.text.split()[0] == "2024-01-15T00:00:00+00:00"
+    assert in_plus_one.text.split()[0] == "2024-01-15T01:00:00+01:00"
+    assert in_plus_one.text.split()[1] == "scheduled__2024-01-15T01:00:00+01:00"
 
 
 def test_naive_logical_date_is_taken_as_utc(tmp_path: Path) -> None:
