@@ -315,6 +315,47 @@ def test_facts_as_when_every_statement_is_qualified(sql: str, dialect: str, monk
     sql_module._analyze_text.cache_clear()
 
 
+_SQL_CASES = [
+    (case["sql"], case["dialect"])
+    for case in (param.values[0] for param in CASES)
+    if "dialect" in case and "candidates" not in case and "statements" not in case["expect"]
+]
+
+
+@pytest.mark.parametrize(("sql", "dialect"), [*_TREES, *_QUALIFY_CASES, *_SQL_CASES])
+def test_facts_as_when_scopes_are_always_built(sql: str, dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A statement whose scopes cannot change its facts is analysed without them; every fact is
+    the same as when sqlglot's scopes are built for every statement."""
+    statements, _ = parse_statements(sql, dialect, file=FILE, line=1)
+    sql_module._analyze_text.cache_clear()
+    analyses = [analyze_statement(statement) for statement in statements]
+    monkeypatch.setattr(sql_module, "_scopes_can_change_facts", lambda *_args: True)
+    sql_module._analyze_text.cache_clear()
+    assert analyses == [analyze_statement(statement) for statement in statements]
+    sql_module._analyze_text.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [param for param in CASES if "scopes" in param.values[0]],
+)
+def test_scopes_are_built_only_where_they_can_change_a_fact(
+    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[bool] = []
+    decide = sql_module._scopes_can_change_facts
+
+    def recorded(*args: Any) -> bool:
+        built.append(decide(*args))
+        return built[-1]
+
+    monkeypatch.setattr(sql_module, "_scopes_can_change_facts", recorded)
+    sql_module._analyze_text.cache_clear()
+    _analysis_of(case)
+    sql_module._analyze_text.cache_clear()
+    assert built == [case["scopes"]]
+
+
 @pytest.mark.parametrize(("sql", "dialect"), _TREES)
 def test_nodes_find_as_sqlglot(sql: str, dialect: str) -> None:
     """One walk answers each find / find_all with sqlglot's nodes, in sqlglot's order."""
