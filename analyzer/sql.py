@@ -1111,6 +1111,7 @@ _INDEXED_TYPES: tuple[type[exp.Expr], ...] = (
     exp.Explode,
     exp.Lateral,
     exp.Table,
+    exp.TableAlias,
 )
 # node class -> the indexed types it is an instance of (filled as classes show up)
 _INDEXED_AS: dict[type[exp.Expr], tuple[type[exp.Expr], ...]] = {}
@@ -1487,7 +1488,7 @@ def _scopes_can_change_facts(nodes: _Nodes, targets: tuple[exp.Table, ...], kind
     cte_names = {cte.alias.lower() for cte in ctes}
     other_aliases = {
         alias.name.lower()
-        for alias in nodes.root.find_all(exp.TableAlias)
+        for alias in nodes.find_all(exp.TableAlias, bfs=False)
         if not isinstance(alias.parent, exp.Table | exp.CTE)
     }
     target_ids = {id(table) for table in targets}
