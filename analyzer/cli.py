@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -668,8 +669,15 @@ def main_options(
     """kappa: scan, generate, validate and report an Airflow-to-Flink migration."""
 
 
+def _terminated(signal_number: int, _frame: object) -> None:
+    """SIGTERM ends kappa as Ctrl-C does, through its clean-ups (workers stopped, the JVM shut
+    down, no output half written), with the exit status of a process the signal ended."""
+    raise SystemExit(128 + signal_number)
+
+
 def main() -> None:
     tune_gc()
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
     except KappaError as error:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib.util
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -370,3 +372,85 @@ def test_cli_scan_jobs_and_cache(tmp_path: Path, samples_plain: str) -> None:
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "none").exists()
     assert out.read_text(encoding="utf-8") == samples_plain
+
+
+@pytest.fixture(scope="module")
+def larger_synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("larger")
+    _synth().generate(root, dags=120, seed=5)  # type: ignore[attr-defined]
+    return root
+
+
+def _entries(cache: Path) -> int:
+    return sum(1 for _ in cache.rglob("*.entry"))
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_scan_stopped_early_drops_the_files_its_workers_have_not_started(
+    larger_synthetic: Path, tmp_path: Path
+) -> None:
+    """An exception while the results are merged (Ctrl-C, SIGTERM, a bug) ends the scan after
+    the files the workers hold, not after every queued file: each scanned file leaves its entry."""
+
+    def interrupt(_file: str, _total: int) -> None:
+        raise _Interrupted
+
+    cache = tmp_path / "cache"
+    with pytest.raises(_Interrupted):
+        pipeline.collect_files(larger_synthetic, jobs=2, cache_dir=cache, progress=interrupt, min_parallel_files=0)
+    python_files = sum(1 for _ in larger_synthetic.rglob("*.py"))
+    assert 0 < _entries(cache) < python_files  # without dropping them, every file was scanned
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes under `pid` (its forkserver and resource tracker, and their workers)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_sigterm_ends_the_command_line_scan_and_its_workers(larger_synthetic: Path, tmp_path: Path) -> None:
+    """SIGTERM ends `kappa scan` with status 143, no output, and no worker left behind (before,
+    the workers and their forkserver stayed, idle, after the scanning process was gone)."""
+    cache = tmp_path / "cache"
+    command = [sys.executable, "-c", "from analyzer.cli import main; main()", "scan", str(larger_synthetic)]
+    command += ["--jobs", "2", "--cache-dir", str(cache), "--format", "json", "--out", str(tmp_path / "a.json")]
+    errors = tmp_path / "stderr"  # a file, not a pipe: workers left behind would hold a pipe open
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=stderr)
+        while process.poll() is None and not (cache.is_dir() and _entries(cache) > 0):
+            time.sleep(0.01)
+        helpers = _descendants(process.pid)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, errors.read_text()
+    assert not (tmp_path / "a.json").exists()  # no output from a scan that did not finish
+    assert len(helpers) >= 3  # forkserver, workers (and the resource tracker)
+    for _ in range(600):  # they end once the scanning process has let go of them
+        if not any(map(_running, helpers)):
+            break
+        time.sleep(0.05)
+    assert not [pid for pid in helpers if _running(pid)]
