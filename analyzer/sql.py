@@ -1462,8 +1462,9 @@ _PLAIN_QUERY_PARENTS = (exp.CTE, exp.From, exp.Join, exp.SetOperation, exp.Inser
 
 
 def _scopes_can_change_facts(nodes: _Nodes, targets: tuple[exp.Table, ...], kind: str) -> bool:
-    """Whether building sqlglot's scopes (a third of analysing a statement with compiled sqlglot)
-    can give other facts than reading the tree: the tables read, and correlated subqueries.
+    """Whether building sqlglot's scopes (a sixth of analysing a statement with compiled sqlglot,
+    a third with pure sqlglot) can give other facts than reading the tree: the tables read, and
+    correlated subqueries.
 
     Not for a statement whose queries are all plainly placed (no subquery, no lateral subquery:
     nothing to correlate), whose CTEs are not recursive, whose table names and aliases meet no
@@ -1485,7 +1486,8 @@ def _scopes_can_change_facts(nodes: _Nodes, targets: tuple[exp.Table, ...], kind
     ctes = nodes.find_all(exp.CTE)
     if any(isinstance(cte.parent, exp.With) and cte.parent.args.get("recursive") for cte in ctes):
         return True
-    cte_names = {cte.alias.lower() for cte in ctes}
+    exact_cte_names = {cte.alias for cte in ctes}
+    cte_names = {name.lower() for name in exact_cte_names}
     other_aliases = {
         alias.name.lower()
         for alias in nodes.find_all(exp.TableAlias, bfs=False)
@@ -1500,7 +1502,7 @@ def _scopes_can_change_facts(nodes: _Nodes, targets: tuple[exp.Table, ...], kind
         if (
             name in other_aliases
             or (alias and alias != name and (alias in cte_names or alias in other_aliases))
-            or (name in cte_names and table.name not in {cte.alias for cte in ctes})
+            or (name in cte_names and table.name not in exact_cte_names)
             or isinstance(table.parent, exp.JoinHint)  # scopes leave hints to `_reads`'s name check
         ):
             return True
