@@ -258,12 +258,10 @@ def scan(
             history_days=history_days,
             timeout=airflow_timeout,
         )
-        analysis = _scan_airflow(settings, path, config, jobs=speed.jobs, cache_dir=speed.cache_dir)
+        analysis = _scan_airflow(settings, path, config, speed)
     else:
         assert path is not None
-        analysis = _scan_with_progress(
-            path, config, jobs=speed.jobs, cache_dir=speed.cache_dir, sql_folders=folders, dialect=dialect
-        )
+        analysis = _scan_with_progress(path, config, speed, sql_folders=folders, dialect=dialect)
     if output_format is not OutputFormat.TEXT:
         document = scan_document(analysis, output_format, path)
         if out is None:
@@ -296,9 +294,7 @@ def scan_document(analysis: Analysis, output_format: OutputFormat, path: Path | 
     return markdown_summary(analysis)
 
 
-def _scan_airflow(
-    settings: AirflowSettings, path: Path | None, config: Path | None, *, jobs: int, cache_dir: Path | None
-) -> Analysis:
+def _scan_airflow(settings: AirflowSettings, path: Path | None, config: Path | None, speed: ScanSpeed) -> Analysis:
     """Read a live Airflow, then scan it (with the repository at `path`, when given). A failure to
     read it is one line on stderr and its own exit code (`AIRFLOW_EXIT_CODES`)."""
     from .airflow_api import read_airflow, safe_url  # noqa: PLC0415 - see TYPE_CHECKING above
@@ -312,7 +308,7 @@ def _scan_airflow(
     except AirflowError as error:
         error_console.print(f"kappa scan: {error}", markup=False)
         raise typer.Exit(error.exit_code) from None
-    return scan_live(live, path, config_path=config, jobs=jobs, cache_dir=cache_dir)
+    return scan_live(live, path, config_path=config, jobs=speed.jobs, cache_dir=speed.cache_dir)
 
 
 def sql_folders_in(path: Path | None, folders: Sequence[Path], dialect: str | None) -> tuple[str, ...]:
@@ -338,9 +334,8 @@ def sql_folders_in(path: Path | None, folders: Sequence[Path], dialect: str | No
 def _scan_with_progress(
     path: Path,
     config: Path | None,
+    speed: ScanSpeed,
     *,
-    jobs: int = 1,
-    cache_dir: Path | None = None,
     sql_folders: Sequence[str] = (),
     dialect: str | None = None,
 ) -> Analysis:
@@ -355,8 +350,8 @@ def _scan_with_progress(
             path,
             config_path=config,
             progress=advance,
-            jobs=jobs,
-            cache_dir=cache_dir,
+            jobs=speed.jobs,
+            cache_dir=speed.cache_dir,
             sql_folders=sql_folders,
             dialect=dialect,
         )
@@ -434,7 +429,7 @@ def run_generate(
         sinks = ", ".join(name for name, connector in CONNECTORS.items() if connector.is_sink)
         raise UsageError(f"unknown sink {sink!r}; choose one of: {sinks}")
     schema_tables = load_schema_file(schema) if schema is not None else {}
-    analysis = with_derived_schemas(_scan_with_progress(path, config, jobs=speed.jobs, cache_dir=speed.cache_dir))
+    analysis = with_derived_schemas(_scan_with_progress(path, config, speed))
     catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
     results = generate_jobs(analysis, catalog, settings, sink)
     files = {r.path: r.sql for r in results if r.path and r.sql}
@@ -546,7 +541,7 @@ def run_verify(
     data_dir = data if data is not None else repo / "data"
     if not data_dir.is_dir():
         raise UsageError(f"no data folder {data_dir}: give --data DIR with one <table>.csv per source table")
-    analysis = _scan_with_progress(repo, config, jobs=speed.jobs, cache_dir=speed.cache_dir)
+    analysis = _scan_with_progress(repo, config, speed)
     generated = generated_in_folder(path)
     with StreamRunner() as runner:
         results = verify_jobs(analysis, generated, data_dir, runner, render=render_sql, budget_seconds=budget)
@@ -651,7 +646,7 @@ def run_report(
     if source is not None:
         document, folder = load_analysis(source), source.parent
     else:
-        scanned = _scan_with_progress(path, config, jobs=speed.jobs, cache_dir=speed.cache_dir)
+        scanned = _scan_with_progress(path, config, speed)
         document, folder = analysis_to_dict(scanned), None
     return write_report(target, document, load_job_files(folder, document), generated_at)
 
