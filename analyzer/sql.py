@@ -400,10 +400,21 @@ class _ParsedTrees:
         with self._lock:
             return self._trees.pop((sql, dialect), None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._trees.clear()
+
 
 # A DAG file's statements are analyzed right after the file is parsed; a file with more
 # statements than this only costs their second parse.
 _PARSED_TREES = _ParsedTrees(limit=256)
+
+
+def forget_parsed_trees() -> None:
+    """Drop the trees no analysis took (statements only parsed, or whose analysis was remembered
+    from an equal text): once a file's scan is over, nothing will take them, and a tree dropped
+    after its scanning process froze its kept objects (`pipeline.freeze_kept`) would never be freed."""
+    _PARSED_TREES.clear()
 
 
 def parsed_tree(statement: Statement, *, parse_again: bool = True) -> exp.Expr | None:
