@@ -740,9 +740,9 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def freeze_kept() -> None:
-    """In a process the scan owns, collect the cyclic garbage made since the last freeze, then
-    take what is alive out of the collector's sight.
+def freeze_kept(*, collect_garbage: bool = True) -> None:
+    """In a process the scan owns, collect the cyclic garbage made since the last freeze (unless
+    the caller knows there is none), then take what is alive out of the collector's sight.
 
     The scanning process keeps every DAG, job and statement analysis to the end, and holds no
     cycles among them (frozen dataclasses of strings and tuples): each full collection walked them
@@ -753,7 +753,8 @@ def freeze_kept() -> None:
     the last freeze, so it costs about what the collector would spend on it anyway.
     """
     if _GC_TUNED:
-        gc.collect()
+        if collect_garbage:
+            gc.collect()
         gc.freeze()
 
 
@@ -955,7 +956,8 @@ def collect_files(
             findings.extend(scanned.scan.findings)
             analyses.update(scanned.analyses)
             unreadable.update(scanned.read_findings)
-            freeze_kept()
+            # a result from a worker or the cache arrives unpickled, with no cycles to collect
+            freeze_kept(collect_garbage=not workers and cached_result is None)
         schemas_found: dict[str, TableDef] = {}
         schema_findings: list[Finding] = []
         for file in inventory.sql_files:
