@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -48,6 +49,7 @@ from .render import render_sql
 from .resources import render_template
 from .rules import RULES, RULES_BY_CODE
 from .sarif import dumps_sarif
+from .sqlglot_build import loaded_build
 
 if TYPE_CHECKING:  # the Airflow client takes seconds to import: only --airflow-url loads it
     from .airflow_api import AirflowSettings
@@ -653,7 +655,7 @@ def run_report(
 
 def version_callback(value: bool) -> None:
     if value:
-        console.print(f"kappa-migrate {__version__}")
+        console.print(f"kappa-migrate {__version__} (sqlglot {metadata.version('sqlglot')}, {loaded_build()})")
         raise typer.Exit()
 
 

@@ -10,8 +10,8 @@ sqllineage on the same statements, for table lineage. B5 re-scan of an unchanged
 and after one file changed. B6 peak memory (the scanning process and its workers). B7 planning
 per job in one JVM after start-up, and verification per job (`bench_validate.py`,
 `bench_verify.py`; needs the `flink` extra and Java). Optionally the scan again with the compiled
-sqlglot (`--sqlglotc`, in a separate folder: it cannot share an environment with `kappa
-generate`, whose Flink dialect subclasses sqlglot's classes).
+sqlglot (`--sqlglotc`, installed in a folder of its own put first on PYTHONPATH, so that the
+same run measures both builds).
 
 Machines are noisy: every ratio compares figures taken minutes apart in the same run, and the load
 average is printed with them. Nothing here is a pass/fail test.

@@ -1670,13 +1670,15 @@ def _subclassing_refused() -> str:
 
 def require_flink_dialect() -> None:
     """Raise `CompiledSqlglot` (one line for the user, not a traceback) when the Flink dialect
-    cannot run here; the scan itself runs on the compiled sqlglot, and faster."""
+    cannot run here: a process that imported the compiled sqlglot (the `kappa` command avoids it,
+    `analyzer.launch`); the scan itself runs on the compiled sqlglot, and faster."""
     refusal = _subclassing_refused()
     if refusal:
         raise CompiledSqlglot(
-            f"kappa's Flink dialect cannot run on the compiled sqlglot ({refusal}): `kappa scan` works "
-            "with sqlglotc installed, but generating and verifying jobs need the pure-Python sqlglot; "
-            "`pip uninstall sqlglotc`, or run them in an environment without it"
+            f"kappa's Flink dialect cannot run on the compiled sqlglot ({refusal}): the `kappa` command "
+            "imports sqlglot's Python sources for generate, verify and migrate, which this process did not; "
+            "call analyzer.sqlglot_build.prefer_sqlglot_sources() before anything imports sqlglot, "
+            "or `pip uninstall sqlglotc`"
         )
 
 

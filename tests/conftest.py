@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,4 +48,15 @@ def write_tree(root: Path, files: dict[str, str], dirs: list[str] | None = None)
         path.write_text(text, encoding="utf-8")
     for relative in dirs or []:
         (root / relative).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def synthetic_repository(root: Path, dags: int, seed: int) -> Path:
+    """The benchmarks' synthetic Airflow repository (`benchmarks/synth.py`), `dags` DAG files."""
+    spec = importlib.util.spec_from_file_location("kappa_bench_synth", PROJECT / "benchmarks" / "synth.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    module.generate(root, dags=dags, seed=seed)
     return root

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from analyzer.cli import app
+from analyzer.launch import COMMANDS_ON_SQLGLOT_SOURCES, command_of
 from analyzer.rules import RULES
 from generators import flink_dialect
 
@@ -115,10 +117,11 @@ def test_generate_scans_like_scan_parallel_and_cached(tmp_path: Path) -> None:
         assert "--no-cache" in result.output and "--jobs" in result.output and "--cache-dir" in result.output
 
 
-def test_generate_and_verify_refuse_the_compiled_sqlglot_in_one_line(tmp_path: Path, monkeypatch) -> None:
-    """With sqlglotc installed, the Flink dialect's classes cannot be instantiated (mypyc refuses
-    Python subclasses of its classes): generate and verify say so and how to fix it, exit code 2,
-    no traceback. The scan does not need the dialect and still runs."""
+def test_only_the_commands_started_on_sqlglot_sources_need_the_flink_dialect(tmp_path: Path, monkeypatch) -> None:
+    """When this process's sqlglot refuses the Flink dialect's classes (sqlglotc: mypyc refuses
+    Python subclasses of its classes), the commands that need it say so and how to fix it, exit
+    code 2, no traceback; they are exactly the ones `kappa` starts on sqlglot's Python sources
+    (`analyzer.launch`), and the others (`scan` first) still run on the compiled build."""
     assert flink_dialect._subclassing_refused() == "", "this environment's sqlglot is the compiled one"
     loads = """
 from airflow import DAG
@@ -131,9 +134,41 @@ with DAG("shop", schedule="@daily") as dag:
     monkeypatch.setattr(
         flink_dialect, "_subclassing_refused", lambda: "interpreted classes cannot inherit from compiled"
     )
-    for command in (["generate", str(root), "--out", str(out), "--force"], ["verify", str(out), "--repo", str(root)]):
-        result = runner.invoke(app, command)
-        assert result.exit_code == 2, result.output
-        assert "compiled sqlglot" in result.output and "pip uninstall sqlglotc" in result.output
-        assert "Traceback" not in result.output
-    assert runner.invoke(app, ["scan", str(root)]).exit_code in (0, 1)
+    commands = {
+        "generate": ["generate", str(root), "--out", str(out), "--force"],
+        "verify": ["verify", str(out), "--repo", str(root)],
+        "migrate": ["migrate", str(root), "--out", str(tmp_path / "migrated")],
+        "scan": ["scan", str(root)],
+        "report": ["report", str(root), "--out", str(tmp_path / "report.html")],
+        "rules": ["rules"],
+    }
+    refusing = set()
+    for name, arguments in commands.items():
+        result = runner.invoke(app, arguments)
+        assert "Traceback" not in result.output, result.output
+        if "compiled sqlglot" in result.output:
+            assert result.exit_code == 2, result.output
+            assert "prefer_sqlglot_sources()" in result.output and "pip uninstall sqlglotc" in result.output
+            refusing.add(name)
+        else:
+            assert result.exit_code in (0, 1), result.output
+    assert refusing == COMMANDS_ON_SQLGLOT_SOURCES
+    # `validate` plans the generated Flink SQL text in Flink's own planner, never through sqlglot
+    assert {command.name or command.callback.__name__ for command in app.registered_commands} == {
+        *commands,
+        "validate",
+    }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "command"),
+    [
+        (["generate", "repo", "--out", "out"], "generate"),
+        (["--version"], None),
+        ([], None),
+        (["scan", "generate"], "scan"),
+        (["--version", "verify", "out"], "verify"),
+    ],
+)
+def test_the_launcher_reads_the_command_name(arguments: list[str], command: str | None) -> None:
+    assert command_of(arguments) == command

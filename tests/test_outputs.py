@@ -86,7 +86,7 @@ def test_leftover_temporary_files_are_removed_and_nothing_else(tmp_path: Path) -
 
 # ------------------------------------------------------------------ a run killed half-way
 
-GENERATE = 'import sys; sys.argv[0] = "kappa"; from analyzer.cli import main; main()'
+GENERATE = 'import sys; sys.argv[0] = "kappa"; from analyzer.launch import main; main()'
 
 
 def _many_jobs(root: Path, files: int = 10, tasks: int = 100) -> Path:

@@ -7,7 +7,6 @@ SQL files and templates it reads, the configuration, kappa itself); a corrupt en
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import shutil
 import signal
@@ -26,23 +25,12 @@ from analyzer.cli import app
 from analyzer.contract import dumps
 from analyzer.pipeline import scan, scan_with_stats
 
-from .conftest import PROJECT, SAMPLES, write_tree
-
-
-def _synth() -> object:
-    spec = importlib.util.spec_from_file_location("kappa_bench_synth", PROJECT / "benchmarks" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+from .conftest import PROJECT, SAMPLES, synthetic_repository, write_tree
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("synthetic")
-    _synth().generate(root, dags=6, seed=3)  # type: ignore[attr-defined]
-    return root
+    return synthetic_repository(tmp_path_factory.mktemp("synthetic"), dags=6, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -402,9 +390,7 @@ def test_cli_scan_jobs_and_cache(tmp_path: Path, samples_plain: str) -> None:
 
 @pytest.fixture(scope="module")
 def larger_synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("larger")
-    _synth().generate(root, dags=120, seed=5)  # type: ignore[attr-defined]
-    return root
+    return synthetic_repository(tmp_path_factory.mktemp("larger"), dags=120, seed=5)
 
 
 def _entries(cache: Path) -> int:
