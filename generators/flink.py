@@ -746,10 +746,16 @@ def _unique_paths(results: list[GeneratedJob]) -> list[GeneratedJob]:
     return unique
 
 
-def catalog_for(analysis: Analysis, definitions: Mapping[str, Any], schema_file: Mapping[str, FlinkTable]) -> Catalog:
+def catalog_for(
+    analysis: Analysis, definitions: Mapping[str, Any], schema_file: Mapping[str, FlinkTable], *, derive: bool = True
+) -> Catalog:
     """Tables updated in place (MERGE / UPDATE targets, CDC feeds) are read as changelogs; tables
-    without a definition are typed from the queries that write them (`derive_table_defs`)."""
-    definitions = {**derive_table_defs(analysis.jobs, definitions), **definitions}
+    without a definition are typed from the queries that write them (`derive_table_defs`), unless
+    `derive` is false: `definitions` then already hold them (`with_derived_schemas`), and typing
+    the tables it could not type again would only parse and qualify their writers again (a fifth
+    of a generate's time)."""
+    if derive:
+        definitions = {**derive_table_defs(analysis.jobs, definitions), **definitions}
     cdc = {t for job in analysis.jobs for t in job.writes if {"C410", "C411"} & _codes(job)}
     cdc |= {t for job in analysis.jobs for t in job.reads if "cdc" in t}
     keys = {table: job.upsert_key for job in analysis.jobs if job.upsert_key for table in job.writes}

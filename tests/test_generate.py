@@ -143,3 +143,36 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert runner.invoke(app, ["validate", str(tmp_path)]).exit_code == 2
     bad_sink = runner.invoke(app, ["generate", str(SAMPLES), "--out", str(tmp_path / "o"), "--sink", "nosuch"])
     assert bad_sink.exit_code == 2
+
+
+def test_generate_types_each_writer_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kappa generate` derives the tables no DDL defines once (`with_derived_schemas`): the
+    catalog does not type again the ones that could not be typed (parsing and qualifying their
+    writers a second time)."""
+    from generators import derived_schemas  # noqa: PLC0415 - patched here only
+
+    written = derived_schemas._written
+    seen: list[tuple[str, str]] = []
+
+    def counting(statement, dialect):  # type: ignore[no-untyped-def]
+        seen.append((statement.sql, dialect))
+        return written(statement, dialect)
+
+    monkeypatch.setattr(derived_schemas, "_written", counting)
+    dag = """
+from airflow import DAG
+from airflow.providers.postgres.operators.postgres import PostgresOperator
+with DAG("shop", schedule="@daily") as dag:
+    PostgresOperator(task_id="typed", sql="INSERT INTO shop.daily SELECT dt, COUNT(*) AS n FROM shop.orders GROUP BY 1")
+    PostgresOperator(task_id="untyped", sql="INSERT INTO shop.copy SELECT * FROM shop.elsewhere")
+"""
+    ddl = "CREATE TABLE shop.orders (id BIGINT, dt DATE);"
+    root = write_tree(tmp_path / "repo", {"dags/shop.py": dag, "sql/orders.sql": ddl})
+    result = runner.invoke(app, ["generate", str(root), "--out", str(tmp_path / "out"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert sorted(sql for sql, _ in seen) == sorted(
+        [
+            "INSERT INTO shop.daily SELECT dt, COUNT(*) AS n FROM shop.orders GROUP BY 1",
+            "INSERT INTO shop.copy SELECT * FROM shop.elsewhere",
+        ]
+    )
