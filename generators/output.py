@@ -96,9 +96,9 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
         raise
 
 
-def write_outputs(out_dir: Path, files: Mapping[str, str], *, force: bool = False) -> list[Path]:
-    """Write every file (relative path -> text) under `out_dir`, `analysis.json` last; returns the
-    paths, sorted. Every path is checked before the first file is written."""
+def write_outputs(out_dir: Path, files: Mapping[str, str | Iterable[str]], *, force: bool = False) -> list[Path]:
+    """Write every file (relative path -> text, or its pieces) under `out_dir`, `analysis.json`
+    last; returns the paths, sorted. Every path is checked before the first file is written."""
     prepare_output(out_dir, force)
     targets = {relative: resolve_inside(out_dir, relative) for relative in files}
     for relative in sorted(files, key=lambda r: (r in WRITTEN_LAST, r)):
