@@ -180,7 +180,7 @@ with DAG("shop", schedule="@daily") as dag:
 
 def test_analysis_json_is_written_in_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """generate, and validate and verify recording their results, write analysis.json in pieces
-    (at 10,000 DAGs, the document as one indented string took 1.5 GB more than the generation), with
+    (at 10,000 DAGs, the document as one indented string took 1.4 GiB more than the generation), with
     the bytes `json.dumps(indent=2, sort_keys=True)` gives."""
     from analyzer import cli  # noqa: PLC0415 - patched here only
     from generators import output  # noqa: PLC0415
