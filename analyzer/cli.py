@@ -432,7 +432,7 @@ def run_generate(
         raise UsageError(f"unknown sink {sink!r}; choose one of: {sinks}")
     schema_tables = load_schema_file(schema) if schema is not None else {}
     analysis = with_derived_schemas(_scan_with_progress(path, config, speed))
-    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables, derive=False)
+    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
     results = generate_jobs(analysis, catalog, settings, sink)
     files: dict[str, str | Iterable[str]] = {r.path: r.sql for r in results if r.path and r.sql}
     outcomes = {r.job_id: {"status": r.status, "path": r.path, "reason": r.reason} for r in results}

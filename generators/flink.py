@@ -25,7 +25,6 @@ from analyzer.resources import one_line, render_template
 
 from .config import GenerateConfig
 from .connectors import CONNECTORS, ConnectorContext, sink_for, writable_type
-from .derived_schemas import derive_table_defs
 from .flink_dialect import require_flink_dialect, to_flink
 from .output import safe_name
 from .schema import FlinkColumn, FlinkTable, resolve_table
@@ -746,16 +745,12 @@ def _unique_paths(results: list[GeneratedJob]) -> list[GeneratedJob]:
     return unique
 
 
-def catalog_for(
-    analysis: Analysis, definitions: Mapping[str, Any], schema_file: Mapping[str, FlinkTable], *, derive: bool = True
-) -> Catalog:
-    """Tables updated in place (MERGE / UPDATE targets, CDC feeds) are read as changelogs; tables
-    without a definition are typed from the queries that write them (`derive_table_defs`), unless
-    `derive` is false: `definitions` then already hold them (`with_derived_schemas`), and typing
-    the tables it could not type again would only parse and qualify their writers again (a fifth
-    of a generate's time)."""
-    if derive:
-        definitions = {**derive_table_defs(analysis.jobs, definitions), **definitions}
+def catalog_for(analysis: Analysis, definitions: Mapping[str, Any], schema_file: Mapping[str, FlinkTable]) -> Catalog:
+    """Tables updated in place (MERGE / UPDATE targets, CDC feeds) are read as changelogs.
+
+    `definitions` are the analysis's table definitions with the tables no DDL defines typed from
+    the queries that write them: `with_derived_schemas(analysis).extra["schemas"]`.
+    """
     cdc = {t for job in analysis.jobs for t in job.writes if {"C410", "C411"} & _codes(job)}
     cdc |= {t for job in analysis.jobs for t in job.reads if "cdc" in t}
     keys = {table: job.upsert_key for job in analysis.jobs if job.upsert_key for table in job.writes}

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from analyzer.cli import app
 from analyzer.pipeline import scan
 from generators.config import load_generate_config
+from generators.derived_schemas import with_derived_schemas
 from generators.flink import GENERATED, MANUAL, RETIRED, catalog_for, generate, job_path, safe_name
 
 from .conftest import SAMPLES, TESTS, write_tree
@@ -108,7 +109,7 @@ def test_names_are_made_safe_and_stay_inside_the_output(tmp_path: Path) -> None:
 
 
 def test_upsert_jobs_refuse_an_append_only_sink() -> None:
-    analysis = scan(SAMPLES)
+    analysis = with_derived_schemas(scan(SAMPLES))
     catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, {})
     results = {r.job_id: r for r in generate(analysis, catalog, load_generate_config(SAMPLES), "filesystem")}
     aggregate = results["bq_marts_daily.build_daily_revenue"]

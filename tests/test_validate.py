@@ -22,6 +22,7 @@ import yaml
 from analyzer.models import Analysis
 from generators import validate as validate_module
 from generators.config import load_generate_config
+from generators.derived_schemas import with_derived_schemas
 from generators.flink import GENERATED, catalog_for, generate
 from generators.validate import (
     CODES,
@@ -302,8 +303,9 @@ def test_connector_jars_turn_the_stand_ins_off() -> None:
 
 @pytest.mark.slow
 def test_every_generated_sample_job_passes(planner: FlinkPlanner, samples_analysis: Analysis, tmp_path: Path) -> None:
-    catalog = catalog_for(samples_analysis, samples_analysis.extra.get("schemas") or {}, {})
-    results = generate(samples_analysis, catalog, load_generate_config(SAMPLES.resolve(), None))
+    analysis = with_derived_schemas(samples_analysis)
+    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, {})
+    results = generate(analysis, catalog, load_generate_config(SAMPLES.resolve(), None))
     written = []
     for result in results:
         if result.status == GENERATED and result.path and result.sql:

@@ -32,6 +32,7 @@ from analyzer.pipeline import scan
 from analyzer.render import render_sql
 from generators import verify as verify_module
 from generators.config import load_generate_config
+from generators.derived_schemas import with_derived_schemas
 from generators.flink import catalog_for, generate
 from generators.verify import (
     DIFFERENT,
@@ -277,7 +278,7 @@ def build_repository(root: Path, case: dict[str, Any]) -> None:
 
 
 def _verify_repository(repo: Path, runner: StreamRunner, job_id: str | None = None) -> list[Equivalence]:
-    analysis = scan(repo)
+    analysis = with_derived_schemas(scan(repo))
     config = load_generate_config(repo.resolve(), None)
     generated = generate(analysis, catalog_for(analysis, analysis.extra.get("schemas") or {}, {}), config)
     only = [job_id] if job_id else None
@@ -329,7 +330,7 @@ def test_a_job_that_fails_in_flink_is_different(tmp_path: Path, runner: StreamRu
         ],
     }
     build_repository(repo, case)
-    analysis = scan(repo)
+    analysis = with_derived_schemas(scan(repo))
     config = load_generate_config(repo.resolve(), None)
     generated = generate(analysis, catalog_for(analysis, analysis.extra.get("schemas") or {}, {}), config)
     job = next(g for g in generated if g.job_id == "case.change")
