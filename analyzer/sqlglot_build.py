@@ -75,19 +75,7 @@ def prefer_sqlglot_sources() -> bool:
 
 
 def loaded_build() -> str:
-    """ "compiled" or "Python": the sqlglot build this process has imported (importing it)."""
+    """The sqlglot build this process has imported, "compiled" or "Python" (importing it)."""
     import sqlglot.parser  # noqa: PLC0415 - only once the build has been chosen
 
     return "Python" if (sqlglot.parser.__file__ or "").endswith(".py") else "compiled"
-
-
-def compiled_modules_loaded() -> tuple[str, ...]:
-    """The sqlglot modules this process imported compiled (none once `prefer_sqlglot_sources` ran)."""
-    return tuple(
-        sorted(
-            name
-            for name, module in list(sys.modules.items())
-            if (name == _PACKAGE or name.startswith(f"{_PACKAGE}."))
-            and not (getattr(module, "__file__", None) or ".py").endswith(".py")
-        )
-    )

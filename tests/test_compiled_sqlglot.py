@@ -28,8 +28,10 @@ COMPILED = PROJECT / "build" / "sqlglotc"
 # the `kappa` script, telling on stderr how many sqlglot modules its own process imported compiled
 KAPPA = """
 import atexit, sys
-from analyzer.sqlglot_build import compiled_modules_loaded
-atexit.register(lambda: print(f"compiled sqlglot modules: {len(compiled_modules_loaded())}", file=sys.stderr))
+def compiled_sqlglot_modules():
+    return [name for name, module in list(sys.modules.items()) if name.split(".")[0] == "sqlglot"
+            and not (getattr(module, "__file__", None) or ".py").endswith(".py")]
+atexit.register(lambda: print(f"compiled sqlglot modules: {len(compiled_sqlglot_modules())}", file=sys.stderr))
 sys.argv[0] = "kappa"
 from analyzer.launch import main
 main()
