@@ -88,12 +88,21 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); the result is shared like any file the user writes
+        os.fchmod(handle, _mode_for_new_files())
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.writelines((text,) if isinstance(text, str) else text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for_new_files() -> int:
+    """0666 less the process's umask: what `open()` would have given the file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_outputs(out_dir: Path, files: Mapping[str, str | Iterable[str]], *, force: bool = False) -> list[Path]:

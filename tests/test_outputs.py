@@ -69,6 +69,17 @@ def test_analysis_json_is_written_last(tmp_path: Path, monkeypatch: pytest.Monke
     assert order == ["job.sql", "z.yaml", "analysis.json"]
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_have_the_mode_the_umask_gives(tmp_path: Path, umask: int, mode: int) -> None:
+    """Not mkstemp's private 0600: a team shares the report and the jobs like any file it writes."""
+    before = os.umask(umask)
+    try:
+        written = write_outputs(tmp_path / "out", {"analysis.json": "{}", "jobs/a/b/job.sql": ""})
+    finally:
+        os.umask(before)
+    assert [path.stat().st_mode & 0o777 for path in written] == [mode, mode]
+
+
 def test_leftover_temporary_files_are_removed_and_nothing_else(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / "jobs" / "d").mkdir(parents=True)
