@@ -52,6 +52,7 @@ from sqlglot import Dialect, TokenType
 from sqlglot.errors import SqlglotError
 from sqlglot.tokenizer_core import Token
 
+from analyzer.contract import iter_json
 from analyzer.errors import UsageError
 from analyzer.resources import render_template
 
@@ -67,7 +68,6 @@ __all__ = [
     "STATUSES",
     "Report",
     "build_report",
-    "dumps_document",
     "embedded_json",
     "highlight_sql",
     "layout_lineage",
@@ -221,12 +221,24 @@ class SqlLine:
 
 @dataclass(frozen=True)
 class SqlBlock:
+    """A statement or job file to show. Highlighted when rendered, not before: the spans of
+    every job at once (millions for a thousand DAGs) held the report's memory."""
+
     title: str  # file:line of an original statement, or the job file's path
     dialect: str
-    lines: tuple[SqlLine, ...]
+    sql: str
+    first_line: int = 1  # the statement's line in its file
+
+    @property
+    def lines(self) -> tuple[SqlLine, ...]:
+        return _lines(highlight_sql(self.sql, self.dialect), self.first_line)
 
     def text(self) -> str:
-        return "\n".join("".join(span.text for span in line.spans) for line in self.lines)
+        return self.sql
+
+    def html(self) -> Markup:
+        """The content of the block's `<pre>`: numbered lines of highlighted, escaped spans."""
+        return Markup("".join(_line_html(line) for line in self.lines))
 
 
 @dataclass(frozen=True)
@@ -583,11 +595,12 @@ def _job_view(
         SqlBlock(
             f"{s.get('file', '')}:{s.get('line', 1)}",
             str(s.get("dialect") or dialect),
-            _lines(highlight_sql(str(s.get("sql", "")), str(s.get("dialect") or dialect)), int(s.get("line") or 1)),
+            str(s.get("sql", "")),
+            int(s.get("line") or 1),
         )
         for s in _entries(job, "statements", "sql")
     )
-    flink = SqlBlock(path, "flink", _lines(highlight_sql(text, "flink"), 1)) if text is not None else None
+    flink = SqlBlock(path, "flink", text) if text is not None else None
     validation_status, validation = _result(job, "validation")
     equivalence_status, equivalence = _result(job, "equivalence")
     return JobView(
@@ -759,11 +772,15 @@ def _dag_views(
     anchors: Mapping[str, str],
     dag_anchors: Mapping[str, str],
 ) -> tuple[DagView, ...]:
+    jobs_of: dict[str, list[Mapping[str, Any]]] = {}
+    for job in jobs:
+        jobs_of.setdefault(str(job.get("dag_id")), []).append(job)
     views = []
     for dag in sorted(_entries(document, "dags", "dag_id"), key=lambda d: (str(d["dag_id"]), str(d.get("file", "")))):
         dag_id = str(dag["dag_id"])
-        members = tuple((str(j["id"]), anchors[str(j["id"])]) for j in jobs if j.get("dag_id") == dag_id)
-        origin = next((_origin(j) for j in jobs if j.get("dag_id") == dag_id), "dag")
+        own = jobs_of.get(dag_id, [])
+        members = tuple((str(j["id"]), anchors[str(j["id"])]) for j in own)
+        origin = _origin(own[0]) if own else "dag"
         catchup = dag.get("catchup")
         views.append(
             DagView(
@@ -889,6 +906,20 @@ def _lines(spans: Iterable[Span], first: int) -> tuple[SqlLine, ...]:
     if current or not lines:
         lines.append(SqlLine(first + len(lines), tuple(current)))
     return tuple(lines)
+
+
+# what Jinja's autoescape (markupsafe) writes for each character, so the page's bytes do not change
+_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
+def _line_html(line: SqlLine) -> str:
+    spans = "".join(
+        f'<span class="{span.css}">{span.text.translate(_HTML_ESCAPES)}</span>'
+        if span.css
+        else span.text.translate(_HTML_ESCAPES)
+        for span in line.spans
+    )
+    return f'<span class="ln">{line.number}</span>{spans}\n'
 
 
 # ---------------------------------------------------------------------------------- lineage
@@ -1192,11 +1223,6 @@ def render_markdown(report: Report) -> str:
     return text
 
 
-def dumps_document(document: Mapping[str, Any]) -> str:
-    """analysis.json as every kappa command writes it."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
 # -------------------------------------------------------------------------------------- I/O
 
 
@@ -1259,7 +1285,7 @@ def write_report(out: Path, document: Mapping[str, Any], job_files: Mapping[str,
     texts = {
         "report.html": render_html(report),
         "report.md": render_markdown(report),
-        "analysis.json": dumps_document(document),
+        "analysis.json": iter_json(document),  # in pieces: 264 MB for 10,000 DAGs
     }
     out.mkdir(parents=True, exist_ok=True)
     for name in REPORT_FILES:

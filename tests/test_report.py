@@ -281,6 +281,21 @@ def test_sql_lines_carry_their_file_line_numbers(html: str, document: dict[str, 
     assert f'<span class="ln">{first}</span>' in card
 
 
+def test_sql_is_highlighted_when_rendered_once_per_block(
+    document: dict[str, Any], sample_out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view model holds each block's text, not its spans: for 1,000 DAGs the spans of every
+    job at once held 900 MiB (now 430 MiB for the whole report)."""
+    highlighted: list[str] = []
+    real = report_module.highlight_sql
+    monkeypatch.setattr(report_module, "highlight_sql", lambda sql, d: highlighted.append(sql) or real(sql, d))
+    report = build_report(document, load_job_files(sample_out, document), TIMESTAMP)
+    assert highlighted == []
+    render_html(report)
+    blocks = [block for job in report.jobs for block in (*job.original, *((job.flink,) if job.flink else ()))]
+    assert sorted(highlighted) == sorted(block.sql for block in blocks) and len(blocks) > 100
+
+
 # ------------------------------------------------------------------------------------- lineage
 
 
@@ -316,6 +331,21 @@ def test_cli_report_from_a_file_a_folder_or_a_scan(sample_out: Path, tmp_path: P
     data = embedded_data((tmp_path / "b" / "report.html").read_text())
     assert data["generated_at"] == "1970-01-01T00:00:00Z"
     assert set(data["summary"]["by_status"]) >= {"none"} and data["summary"]["by_status"]["none"] == len(data["jobs"])
+
+
+def test_the_report_writes_analysis_json_in_pieces(
+    sample_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never as one indented string (264 MB for 10,000 DAGs, with json.dumps's token list besides)."""
+    kinds: dict[str, type] = {}
+    real = report_module.write_atomically
+    monkeypatch.setattr(
+        report_module, "write_atomically", lambda path, text: kinds.update({path.name: type(text)}) or real(path, text)
+    )
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["report", str(sample_out), "--out", str(out), "--timestamp", TIMESTAMP]).exit_code == 0
+    assert kinds["report.html"] is str and kinds["analysis.json"] is not str
+    assert (out / "analysis.json").read_bytes() == (sample_out / "analysis.json").read_bytes()
 
 
 def test_cli_report_usage_errors(sample_out: Path, tmp_path: Path) -> None:
