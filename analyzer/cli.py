@@ -30,7 +30,7 @@ from generators.flink import generate as generate_jobs
 from generators.flink_dialect import require_flink_dialect
 from generators.infra import infra_files, plan_infra
 from generators.output import write_atomically, write_outputs
-from generators.report import load_analysis, load_job_files, resolve_timestamp, write_report
+from generators.report import PAGES_FOLDER, Layout, load_analysis, load_job_files, resolve_timestamp, write_report
 from generators.schema import load_schema_file
 from generators.validate import PlannerPool, Validation, connector_jars_in, validate_folder
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
@@ -606,6 +606,12 @@ def report(
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="kappa.toml to use instead of the repo's")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace another analysis.json in --out")] = False,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout", help="single: every job on report.html; per-dag: a page per DAG; auto: per-dag past 500 jobs"
+        ),
+    ] = Layout.AUTO,
     fail_on: Annotated[
         list[FailOn] | None,
         typer.Option("--fail-on", help="exit 1 when any such job or finding exists (planner-failure, different...)"),
@@ -619,8 +625,12 @@ def report(
 ) -> None:
     """Write the migration report: report.html (one offline page), report.md and analysis.json."""
     speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
-    page = _usage_errors_exit("report", lambda: run_report(path, out, timestamp, config, force=force, speed=speed))
-    console.print(f"wrote {page}, {page.with_name('report.md')} and {page.with_name('analysis.json')}")
+    page = _usage_errors_exit(
+        "report", lambda: run_report(path, out, timestamp, config, force=force, speed=speed, layout=layout)
+    )
+    pages = len(list((page.parent / PAGES_FOLDER).glob("dag-*.html")))
+    dag_pages = f", a page for each of {pages} DAGs in {page.parent / PAGES_FOLDER}" if pages else ""
+    console.print(f"wrote {page}{dag_pages}, {page.with_name('report.md')} and {page.with_name('analysis.json')}")
     if fail_on:  # analysis.json is read again only to be judged (264 MB for 10,000 DAGs)
         fail_on_thresholds("report", load_analysis(page.with_name("analysis.json")), fail_on, baseline)
 
@@ -633,6 +643,7 @@ def run_report(
     *,
     force: bool,
     speed: ScanSpeed = ScanSpeed(),
+    layout: Layout = Layout.AUTO,
 ) -> Path:
     """analysis.json (given, in an output folder, or from a scan) -> report.html, report.md and the
     analysis.json they were computed from, side by side in `out`. Job files are read beside the
@@ -653,7 +664,7 @@ def run_report(
     else:
         scanned = _scan_with_progress(path, config, speed)
         document, folder = analysis_to_dict(scanned), None
-    return write_report(target, document, load_job_files(folder, document), generated_at)
+    return write_report(target, document, load_job_files(folder, document), generated_at, layout)
 
 
 def version_callback(value: bool) -> None:

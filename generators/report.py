@@ -26,6 +26,12 @@ Content-Security-Policy, so nothing else can run or load), the report's data emb
 with `<`, `>`, `&` and `'` escaped, readable without JavaScript for everything but the filters,
 and byte-identical for the same input but for `generated_at`.
 
+- **Layout**: past `SINGLE_PAGE_JOBS` jobs one file stops being readable (1,000 synthetic DAGs
+  made a 62 MB page, 10,000 a 620 MB one), so each DAG's job cards and its part of the lineage go
+  to a page of its own (`report/<dag>.html`, `dag_pages`, `render_dag_page`), self-contained in the
+  same way; report.html keeps everything else and a table of the jobs. Links between pages are
+  relative (`_link_maker`), so the folder can be moved or served as it is.
+
     >>> [(s.css, s.text) for s in highlight_sql("SELECT 'a' -- x", "postgres")]
     [('k', 'SELECT'), ('', ' '), ('s', "'a'"), ('', ' '), ('c', '-- x')]
     >>> md_code("a|b"), md_text("<b>*x*</b>")
@@ -38,11 +44,14 @@ import base64
 import hashlib
 import json
 import math
+import posixpath
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +75,11 @@ __all__ = [
     "PATTERNS",
     "REPORT_FILES",
     "STATUSES",
+    "DagPage",
+    "Layout",
     "Report",
     "build_report",
+    "dag_pages",
     "embedded_json",
     "highlight_sql",
     "layout_lineage",
@@ -75,6 +87,7 @@ __all__ = [
     "load_job_files",
     "md_code",
     "md_text",
+    "render_dag_page",
     "render_html",
     "render_markdown",
     "report_data",
@@ -84,6 +97,11 @@ __all__ = [
 
 REPORT_SCHEMA = "kappa-report/1"
 REPORT_FILES = ("report.html", "report.md", "analysis.json")
+INDEX_PAGE = "report.html"
+PAGES_FOLDER = "report"  # beside report.html: one page per DAG when the jobs do not fit on one
+SINGLE_PAGE_JOBS = 500  # `auto`: more jobs than this and each DAG's job cards go to a page of its own
+LINEAGE_NODES = 2_000  # report.html draws the whole lineage up to this many nodes (4.0 MB of SVG at 4,000)
+PAGE_NAME_CHARS = 100
 PATTERNS = ("transform", "fix", "reprocess", "optimize", "none")
 CLASSES = ("stateless", "stateful", "sink-update", "none")
 STATUSES = ("generated", "retired", "manual", "none")  # jobs[].generated.status
@@ -96,6 +114,17 @@ HOURS_PER_DAY = 8
 MARKDOWN_LIMIT = 60_000  # a GitHub comment holds 65,536 characters
 MARKDOWN_ACTIONS = 25  # rows of the action list in report.md; the page has them all
 TODO = re.compile(r"^\s*--\s*TODO\(kappa\):\s*(?P<text>.*?)\s*$", re.MULTILINE)
+
+
+class Layout(StrEnum):
+    """Where the job cards go: `single` puts every card in report.html (one file, SQL search on
+    the page); `per-dag` gives each DAG a page of its own under `report/` (report.html keeps the
+    summary and a table of every job), so a report of thousands of DAGs opens in a browser;
+    `auto` is `single` up to `SINGLE_PAGE_JOBS` jobs."""
+
+    AUTO = "auto"
+    SINGLE = "single"
+    PER_DAG = "per-dag"
 
 
 # ------------------------------------------------------------------------------------ effort
@@ -423,12 +452,46 @@ class Report:
     actions: tuple[JobView, ...]  # jobs by effort, most first
     scan_findings: tuple[FindingView, ...]  # file-level findings (E-codes)
     readiness: tuple[ReadinessView, ...] = ()  # from analysis.json `infra.readiness` (kappa generate)
+    layout: Layout = Layout.SINGLE  # never AUTO: build_report decides
+    pages: Mapping[str, str] = field(default_factory=dict)  # dag_id -> its page (per-dag layout)
+    lineage_size: tuple[int, int] = (0, 0)  # nodes and edges of the data lineage, drawn or not
+
+    @property
+    def lineage_drawn(self) -> bool:
+        return bool(self.lineage.nodes) or not self.lineage_size[0]
+
+    @cached_property
+    def page_of(self) -> Mapping[str, str]:
+        """Anchor -> the page that holds it (relative to the report folder); anchors on no page
+        of their own (the summary's, the waves') are on report.html."""
+        pages: dict[str, str] = {}
+        if self.layout is Layout.PER_DAG:
+            anchor_of_dag = {d.dag_id: d.anchor for d in self.dags}
+            for job in self.jobs:
+                pages[job.anchor] = self.pages[job.dag_id]
+                anchor_of_dag.setdefault(job.dag_id, job.dag_anchor)
+            pages.update({anchor_of_dag[dag_id]: page for dag_id, page in self.pages.items()})
+        return pages
+
+
+@dataclass(frozen=True)
+class DagPage:
+    """One DAG's page of a per-dag report: its facts, its lineage, its job cards."""
+
+    dag_id: str
+    anchor: str
+    file: str  # relative to the report folder: report/<anchor>.html
+    dag: DagView | None  # None for jobs whose DAG analysis.json does not list
+    jobs: tuple[JobView, ...]
+    lineage: Lineage
 
 
 # ----------------------------------------------------------------------------------- build
 
 
-def build_report(document: Mapping[str, Any], job_files: Mapping[str, str], generated_at: str) -> Report:
+def build_report(
+    document: Mapping[str, Any], job_files: Mapping[str, str], generated_at: str, layout: Layout = Layout.AUTO
+) -> Report:
     """The report's view model from an analysis document and the job files' text (path -> text)."""
     if document.get("schema_version") != 1:
         raise UsageError(f"not an analysis.json of schema_version 1 (found {document.get('schema_version')!r})")
@@ -446,18 +509,78 @@ def build_report(document: Mapping[str, Any], job_files: Mapping[str, str], gene
     waves = tuple(
         _wave_view(number, _lookup(wave, raw_jobs), anchors) for number, wave in enumerate(wave_lists, start=1)
     )
+    if layout is Layout.AUTO:
+        layout = Layout.SINGLE if len(raw_jobs) <= SINGLE_PAGE_JOBS else Layout.PER_DAG
+    graph = document.get("graph") or {}
+    lineage_size = _lineage_size(graph)
+    drawn = layout is Layout.SINGLE or lineage_size[0] <= LINEAGE_NODES
     return Report(
         generated_at=generated_at,
         tool=_tool(document),
         summary=summary,
         waves=waves,
-        lineage=layout_lineage(document.get("graph") or {}, raw_jobs, anchors),
+        lineage=layout_lineage(graph, raw_jobs, anchors) if drawn else Lineage(0.0, 0.0, (), ()),
         dags=_dag_views(document, raw_jobs, anchors, dag_anchors),
         jobs=jobs,
         actions=tuple(sorted((j for j in jobs if j.effort.hours > 0), key=lambda j: (-j.effort.hours, j.id))),
         scan_findings=tuple(_finding(f) for f in _entries(document, "findings", "code")),
         readiness=_readiness(document, dag_anchors),
+        layout=layout,
+        pages=_page_files(dag_anchors) if layout is Layout.PER_DAG else {},
+        lineage_size=lineage_size,
     )
+
+
+def _page_files(dag_anchors: Mapping[str, str]) -> dict[str, str]:
+    """Each DAG's page: its anchor as the file name, shortened and told apart by a hash where it
+    is long or where it differs from another only in case (macOS and Windows file systems)."""
+    files: dict[str, str] = {}
+    taken: set[str] = set()
+    for dag_id in sorted(dag_anchors):
+        name = dag_anchors[dag_id]
+        digest = hashlib.sha256(dag_id.encode("utf-8")).hexdigest()[:8]
+        if len(name) > PAGE_NAME_CHARS:
+            name = f"{name[: PAGE_NAME_CHARS - 9]}-{digest}"
+        if name.casefold() in taken:
+            name = f"{name}-{digest}"
+        taken.add(name.casefold())
+        files[dag_id] = f"{PAGES_FOLDER}/{name}.html"
+    return files
+
+
+def _lineage_size(graph: Mapping[str, Any]) -> tuple[int, int]:
+    """Nodes and edges of the data lineage (the drawing leaves Airflow's `depends` order to the waves)."""
+    edges = sum(1 for e in _entries(graph, "edges", "source", "target") if e.get("kind") != DEPENDS)
+    return len(_entries(graph, "nodes", "id")), edges
+
+
+def dag_pages(report: Report, document: Mapping[str, Any]) -> Iterator[DagPage]:
+    """The per-dag layout's pages, one at a time (each DAG's lineage is laid out as its page
+    comes): the DAG's jobs, and the tables they read, write or maintain."""
+    graph = document.get("graph") or {}
+    nodes = {str(n["id"]): n for n in _entries(graph, "nodes", "id")}
+    edges_of: dict[str, list[Mapping[str, Any]]] = {}
+    for edge in _entries(graph, "edges", "source", "target"):
+        if edge.get("kind") != DEPENDS:
+            for end in (str(edge["source"]), str(edge["target"])):
+                edges_of.setdefault(end, []).append(edge)
+    task_of = {str(n.get("job")): node_id for node_id, n in nodes.items() if n.get("kind") == "task"}
+    raw = {str(j["id"]): j for j in _entries(document, "jobs", "id", "dag_id")}
+    anchors = {job.id: job.anchor for job in report.jobs}
+    views = {view.dag_id: view for view in report.dags}
+    jobs_of: dict[str, list[JobView]] = {}
+    for job in report.jobs:
+        jobs_of.setdefault(job.dag_id, []).append(job)
+    for dag_id, file in sorted(report.pages.items(), key=lambda item: item[1]):
+        members = jobs_of.get(dag_id, [])
+        tasks = {task_of[job.id] for job in members if job.id in task_of}
+        edges = {id(e): e for task in sorted(tasks) for e in edges_of.get(task, [])}.values()
+        ends = tasks | {str(e[end]) for e in edges for end in ("source", "target")}
+        part = {"nodes": [nodes[n] for n in sorted(ends) if n in nodes], "edges": list(edges)}
+        view = views.get(dag_id)
+        anchor = view.anchor if view else (members[0].dag_anchor if members else "")
+        lineage = layout_lineage(part, [raw[job.id] for job in members], anchors)
+        yield DagPage(dag_id, anchor, file, view, tuple(members), lineage)
 
 
 def _readiness(document: Mapping[str, Any], dag_anchors: Mapping[str, str]) -> tuple[ReadinessView, ...]:
@@ -1108,40 +1231,46 @@ def report_data(report: Report) -> dict[str, Any]:
         "waves": [[job_id for job_id, _, _ in wave.jobs] for wave in report.waves],
         "dags": [
             {"dag_id": d.dag_id, "anchor": d.anchor, "origin": d.origin, "jobs": [j for j, _ in d.jobs]}
+            | ({"page": report.pages[d.dag_id]} if d.dag_id in report.pages else {})
             for d in report.dags
         ],
-        "jobs": [
-            {
-                "id": j.id,
-                "anchor": j.anchor,
-                "origin": j.origin,
-                "dag_id": j.dag_id,
-                "task_id": j.task_id,
-                "location": j.location,
-                "operator": j.operator,
-                "dialect": j.dialect,
-                "sql_status": j.sql_status,
-                "pattern": j.pattern,
-                "classification": j.classification,
-                "sink_mode": j.sink_mode,
-                "upsert_key": list(j.upsert_key),
-                "state_ttl_days": j.state_ttl_days,
-                "reads": list(j.reads),
-                "writes": list(j.writes),
-                "status": j.status,
-                "job_path": j.job_path,
-                "validation": j.validation.status,
-                "equivalence": j.equivalence.status,
-                "codes": sorted({f.code for f in (*j.evidence, *j.reasons, *j.other_findings)}),
-                "sql": "\n\n".join(block.text() for block in j.original),  # searchable
-                "todos": list(j.todos),
-                "effort_hours": j.effort.hours,
-                "effort_rule": j.effort.rule,
-                "wave": j.wave,
-            }
-            for j in report.jobs
-        ],
+        "layout": str(report.layout),
+        "jobs": [_job_data(j, with_sql=report.layout is Layout.SINGLE) for j in report.jobs],
     }
+
+
+def _job_data(j: JobView, *, with_sql: bool) -> dict[str, Any]:
+    """A job's facets for the page's filters; its SQL (to search) only where its card is."""
+    data = {
+        "id": j.id,
+        "anchor": j.anchor,
+        "origin": j.origin,
+        "dag_id": j.dag_id,
+        "task_id": j.task_id,
+        "location": j.location,
+        "operator": j.operator,
+        "dialect": j.dialect,
+        "sql_status": j.sql_status,
+        "pattern": j.pattern,
+        "classification": j.classification,
+        "sink_mode": j.sink_mode,
+        "upsert_key": list(j.upsert_key),
+        "state_ttl_days": j.state_ttl_days,
+        "reads": list(j.reads),
+        "writes": list(j.writes),
+        "status": j.status,
+        "job_path": j.job_path,
+        "validation": j.validation.status,
+        "equivalence": j.equivalence.status,
+        "codes": sorted({f.code for f in (*j.evidence, *j.reasons, *j.other_findings)}),
+        "todos": list(j.todos),
+        "effort_hours": j.effort.hours,
+        "effort_rule": j.effort.rule,
+        "wave": j.wave,
+    }
+    if with_sql:
+        data["sql"] = "\n\n".join(block.text() for block in j.original)
+    return data
 
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
@@ -1157,9 +1286,31 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render_html(report: Report) -> str:
-    """The page: one file, autoescaped; CSS and JS are partial templates inlined here, and only
-    they may apply or run (their hashes are the page's Content-Security-Policy)."""
+def _page_context(report: Report, page: str) -> dict[str, Any]:
+    """What every page's template gets: CSS and JS inlined (only they may apply or run: their
+    hashes are the page's Content-Security-Policy), the formatting helpers, and `link`, this page's
+    way to an anchor wherever it is."""
+    style, script, policy = _inline_assets()
+    return {
+        "report": report,
+        "style": style,
+        "script": script,
+        "policy": policy,
+        "rules": tuple(enumerate(EFFORT_RULES, start=1)),
+        "extras": EFFORT_EXTRAS,
+        "origins": ORIGINS,
+        "readiness_concerns": READINESS_CONCERNS,
+        "percent": _percent,
+        "hours": _hours,
+        "link": _link_maker(report.page_of, page),
+        "single_page_jobs": SINGLE_PAGE_JOBS,
+        "lineage_nodes": LINEAGE_NODES,
+    }
+
+
+@cache
+def _inline_assets() -> tuple[Markup, Markup, str]:
+    """The pages' CSS and JS, and the policy that lets only them apply and run."""
     style = render_template("report.css.j2")
     script = render_template("report.js.j2")
     if "</" in style or "</" in script:  # would end the element early
@@ -1168,19 +1319,45 @@ def render_html(report: Report) -> str:
         f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
         "img-src 'none'; base-uri 'none'; form-action 'none'"
     )
+    return Markup(style), Markup(script), policy
+
+
+def _link_maker(page_of: Mapping[str, str], page: str) -> Callable[[str], str]:
+    """`link(anchor)` for `page`: `#anchor` when the page holds it, else the relative way there.
+
+    >>> link = _link_maker({"job-a": "report/dag-x.html"}, "report/dag-y.html")
+    >>> link("job-a"), link("wave-2")
+    ('dag-x.html#job-a', '../report.html#wave-2')
+    """
+    here = posixpath.dirname(page) or "."
+
+    def link(anchor: str) -> str:
+        target = page_of.get(anchor, INDEX_PAGE)
+        return f"#{anchor}" if target == page else f"{posixpath.relpath(target, here)}#{anchor}"
+
+    return link
+
+
+def render_html(report: Report) -> str:
+    """report.html: one file, autoescaped; with the per-dag layout, the jobs' cards are on their
+    DAGs' pages (`render_dag_page`) and report.html lists the jobs."""
     return render_template(
-        "report.html.j2",
-        report=report,
-        data=embedded_json(report_data(report)),
-        style=Markup(style),
-        script=Markup(script),
-        policy=policy,
-        rules=tuple(enumerate(EFFORT_RULES, start=1)),
-        extras=EFFORT_EXTRAS,
-        origins=ORIGINS,
-        readiness_concerns=READINESS_CONCERNS,
-        percent=_percent,
-        hours=_hours,
+        "report.html.j2", data=embedded_json(report_data(report)), **_page_context(report, INDEX_PAGE)
+    )
+
+
+def render_dag_page(report: Report, page: DagPage) -> str:
+    """A DAG's page of a per-dag report: the same CSS, script and policy as report.html, its own
+    data (its jobs, with their SQL to search)."""
+    data = {
+        "schema": REPORT_SCHEMA,
+        "generated_at": report.generated_at,
+        "tool": report.tool,
+        "dag_id": page.dag_id,
+        "jobs": [_job_data(job, with_sql=True) for job in page.jobs],
+    }
+    return render_template(
+        "report_dag.html.j2", page=page, data=embedded_json(data), **_page_context(report, page.file)
     )
 
 
@@ -1279,9 +1456,25 @@ def load_job_files(folder: Path | None, document: Mapping[str, Any]) -> dict[str
     return files
 
 
-def write_report(out: Path, document: Mapping[str, Any], job_files: Mapping[str, str], generated_at: str) -> Path:
-    """Write report.html, report.md and analysis.json into `out`; returns report.html's path."""
-    report = build_report(document, job_files, generated_at)
+def write_report(
+    out: Path,
+    document: Mapping[str, Any],
+    job_files: Mapping[str, str],
+    generated_at: str,
+    layout: Layout = Layout.AUTO,
+) -> Path:
+    """Write report.html, report.md and analysis.json into `out`, and with the per-dag layout each
+    DAG's page into `out/report/` (written one at a time; pages of an earlier report that this one
+    does not have are removed); returns report.html's path."""
+    report = build_report(document, job_files, generated_at, layout)
+    written = set()
+    for page in dag_pages(report, document):
+        write_atomically(out / page.file, render_dag_page(report, page))
+        written.add(page.file)
+    pages = out / PAGES_FOLDER
+    for stale in sorted(pages.glob("dag-*.html")) if pages.is_dir() else ():
+        if f"{PAGES_FOLDER}/{stale.name}" not in written:
+            stale.unlink()
     texts = {
         "report.html": render_html(report),
         "report.md": render_markdown(report),

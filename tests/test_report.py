@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 from collections import Counter
-from html.parser import HTMLParser
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from generators.report import (
 )
 
 from .conftest import SAMPLES, TESTS, write_tree
-from .reporting import TIMESTAMP, build_sample_report, embedded_data
+from .reporting import TIMESTAMP, Elements, build_sample_report, embedded_data
 
 GOLDEN = TESTS / "golden" / "report"
 runner = CliRunner()
@@ -146,18 +145,6 @@ def test_the_markdown_fits_a_pull_request_comment(sample_out: Path) -> None:
 
 
 # ------------------------------------------------------------------------ one file, offline, safe
-
-
-class Elements(HTMLParser):
-    """Every start tag of a page with its attributes, as a browser's parser sees them."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.found: list[tuple[str, dict[str, str | None]]] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((tag, dict(attrs)))
 
 
 def test_the_page_fetches_nothing(html: str) -> None:

@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
+from analyzer.cli import app
 
 from .conftest import TESTS
 from .reporting import build_sample_report, embedded_data
@@ -248,3 +251,43 @@ def test_printable(page: Page, data: Any) -> None:
     tab.evaluate("window.dispatchEvent(new Event('afterprint'))")
     assert tab.eval_on_selector_all("details.job[open]", "cards => cards.length") == 0
     assert len(tab.pdf(format="A4")) > 50_000
+
+
+@pytest.fixture(scope="module")
+def per_dag_report(report_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("per-dag")
+    result = CliRunner().invoke(app, ["report", str(report_file.parent), "--out", str(out), "--layout", "per-dag"])
+    assert result.exit_code == 0, result.output
+    return out / "report.html"
+
+
+def test_per_dag_pages(browser: Any, per_dag_report: Path) -> None:
+    """report.html lists the jobs and filters the list; a job's link opens its card on its DAG's
+    page, which searches its jobs' SQL and leads back; nothing leaves the report's folder."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = Page(context.new_page(), per_dag_report.as_uri())
+    context.route("**/*", _no_network(opened.blocked))
+    tab = opened.open()
+    jobs = embedded_data(per_dag_report.read_text(encoding="utf-8"))["jobs"]
+    assert tab.locator("details.job").count() == 0
+    tab.fill("#filter-q", "lake.daily_sales")
+    visible_rows = "rows => rows.filter(r => !r.hidden).map(r => r.dataset.job)"
+    shown = tab.eval_on_selector_all("#jobs tr[data-job]", visible_rows)
+    expected = [j["id"] for j in jobs if "lake.daily_sales" in " ".join([j["id"], *j["reads"], *j["writes"]])]
+    assert shown == expected and len(expected) >= 3
+    tab.click("#filter-reset")
+    owner = next(j for j in jobs if j["id"] == "lake_daily_sales.build_daily_sales")
+    tab.click(f"#jobs tr[data-job='{owner['id']}'] a[href$='#{owner['anchor']}']")
+    card = wait_open(tab, owner["anchor"])
+    assert tab.url.endswith(f"/report/dag-lake_daily_sales.html#{owner['anchor']}") and card.is_visible()
+    assert "<svg" in tab.content() and tab.locator("#lineage-graph a.node").count() >= 1
+    tab.fill("#filter-q", "merge into")  # the SQL, searched on the DAG's page
+    visible = opened.visible_cards()
+    assert visible and all(j.startswith("lake_daily_sales.") for j in visible)
+    tab.click("nav.toc a[href='../report.html#summary']")
+    tab.wait_for_load_state("load")
+    assert tab.url.endswith("/report.html#summary")
+    folder = per_dag_report.parent.as_uri()
+    assert opened.blocked == [] and all(url.startswith(folder) for url in opened.requested)
+    assert opened.problems == []
+    context.close()

@@ -1,0 +1,188 @@
+"""The per-dag layout of `kappa report` (a page per DAG under `report/`, for repositories whose
+jobs do not fit on one page): every card once, on its DAG's page; every link leads to a page and
+an anchor that exist; each page offline, safe and deterministic like report.html; the layout chosen
+by the job count; pages of an earlier report removed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import generators.report as report_module
+from analyzer.cli import app
+from generators.report import INDEX_PAGE, PAGES_FOLDER, Layout, _page_files, build_report
+
+from .reporting import TIMESTAMP, Elements, build_sample_report, embedded_data
+
+runner = CliRunner()
+PAYLOADS = ("<script>window.__xss", "<img src=x", "<svg onload", "<b onmouseover", "</script><script>")
+
+
+def report(source: Path, out: Path, *options: str) -> Path:
+    result = runner.invoke(app, ["report", str(source), "--out", str(out), "--timestamp", TIMESTAMP, *options])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sample_report(tmp_path_factory.mktemp("generated"))
+
+
+@pytest.fixture(scope="module")
+def document(generated: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((generated / "analysis.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def out(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return report(generated, tmp_path_factory.mktemp("pages"), "--layout", "per-dag")
+
+
+def pages(out: Path) -> dict[str, str]:
+    """Every page of the report (path relative to `out` -> text), report.html first."""
+    files = [out / INDEX_PAGE, *sorted((out / PAGES_FOLDER).glob("*.html"))]
+    return {path.relative_to(out).as_posix(): path.read_text(encoding="utf-8") for path in files}
+
+
+def test_every_job_card_is_on_its_dags_page_once(out: Path, document: dict[str, Any]) -> None:
+    texts = pages(out)
+    index = texts.pop(INDEX_PAGE)
+    assert '<details class="job"' not in index
+    dag_ids = {job["dag_id"] for job in document["jobs"]} | {dag["dag_id"] for dag in document["dags"]}
+    assert len(texts) == len(dag_ids)
+    cards: Counter[str] = Counter()
+    for name, text in texts.items():
+        data = embedded_data(text)
+        shown = re.findall(r'<details class="job" id="[^"]*" data-job="([^"]*)"', text)
+        assert [job["id"] for job in data["jobs"]] == [html_text(job) for job in shown], name
+        assert {job["dag_id"] for job in data["jobs"]} <= {data["dag_id"]}
+        assert all("sql" in job for job in data["jobs"])  # each page searches its jobs' SQL
+        cards.update(job["id"] for job in data["jobs"])
+    assert cards == Counter(job["id"] for job in document["jobs"])
+    listed = embedded_data(index)
+    assert listed["layout"] == "per-dag" and not any("sql" in job for job in listed["jobs"])
+    assert {d["dag_id"]: d["page"] for d in listed["dags"]}.keys() == {d["dag_id"] for d in document["dags"]}
+    assert len(re.findall(r'<tr data-job="', index)) >= len(document["jobs"])  # the job table
+
+
+def html_text(value: str) -> str:
+    """An attribute's text as the page's data has it (the card's data-job is escaped markup)."""
+    return (
+        value.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#34;", '"')
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+def test_every_link_leads_to_a_page_and_an_anchor_that_exist(out: Path) -> None:
+    texts = pages(out)
+    ids = {name: set(re.findall(r' id="([^"]+)"', text)) for name, text in texts.items()}
+    followed = 0
+    for name, text in texts.items():
+        for tag, attrs in Elements(text).found:
+            href = attrs.get("href")
+            if tag != "a" or href is None:
+                continue
+            path, _, anchor = href.partition("#")
+            target = (Path(name).parent / path).as_posix() if path else name
+            target = str(Path(target)).replace("report/../", "")
+            assert target in ids, f"{name}: {href} leads to no page"
+            assert anchor in ids[target], f"{name}: {href} leads to no anchor"
+            followed += 1
+    assert followed > 3 * len(texts)
+
+
+def test_every_page_is_offline_and_safe(out: Path) -> None:
+    for name, text in pages(out).items():
+        elements = Elements(text).found
+        assert not [tag for tag, _ in elements if tag in {"link", "img", "iframe", "object", "embed", "base", "form"}]
+        attributes = {attribute for _, attrs in elements for attribute in attrs}
+        assert not attributes & {"src", "srcset", "action", "formaction", "background", "poster"}
+        assert not [attribute for attribute in attributes if attribute.startswith("on")], name
+        assert re.findall(r"https?://[^\s\"'<]+", text) == ["http://www.w3.org/2000/svg"] * text.count("<svg"), name
+        policy = next(a["content"] for t, a in elements if a.get("http-equiv") == "Content-Security-Policy")
+        for part in (r"<script>(.*?)</script>", r"<style>(.*?)</style>"):
+            inline = re.search(part, text, re.DOTALL)
+            assert inline, name
+            digest = base64.b64encode(hashlib.sha256(inline.group(1).encode("utf-8")).digest()).decode("ascii")
+            assert policy and f"'sha256-{digest}'" in policy
+        for payload in PAYLOADS:
+            assert payload not in text, (name, payload)
+    xss_page = next(text for name, text in pages(out).items() if "edge_xss_payloads" in name)
+    assert "count_&lt;svg onload=&#34;window.__xss = 3&#34;&gt;" in xss_page
+
+
+def test_each_dag_page_draws_its_own_lineage(out: Path, document: dict[str, Any]) -> None:
+    """Its jobs' task nodes, and the tables at the other end of their read, write and maintain edges."""
+    graph = document["graph"]
+    kind = {node["id"]: node["kind"] for node in graph["nodes"]}
+    drawn = 0
+    for name, text in pages(out).items():
+        if name == INDEX_PAGE:
+            continue
+        jobs = {job["id"] for job in embedded_data(text)["jobs"]}
+        tasks = {node["id"] for node in graph["nodes"] if node["kind"] == "task" and node.get("job") in jobs}
+        edges = [e for e in graph["edges"] if e["kind"] != "depends" and {e["source"], e["target"]} & tasks]
+        tables = {end for e in edges for end in (e["source"], e["target"])} - tasks
+        nodes = {html_text(node) for node in re.findall(r'data-node="([^"]*)"', text)}
+        assert nodes == tasks | tables, name
+        assert all(kind[table] == "table" for table in tables)
+        # one drawn edge per pair of nodes, a maintenance edge pointing from the table to its job
+        pairs = {(e["target"], e["source"]) if e["kind"] == "maintain" else (e["source"], e["target"]) for e in edges}
+        assert text.count('class="edge ') == len(pairs), name
+        drawn += bool(tables)
+    assert drawn > 10
+
+
+def test_report_html_leaves_out_a_lineage_too_large_to_draw(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_module, "LINEAGE_NODES", 10)
+    texts = pages(report(generated, tmp_path / "r", "--layout", "per-dag"))
+    assert 'id="lineage-too-large"' in texts[INDEX_PAGE] and "<svg" not in texts[INDEX_PAGE]
+    assert sum("<svg" in text for text in texts.values()) > 10
+    single = report(generated, tmp_path / "s", "--layout", "single") / INDEX_PAGE
+    assert "<svg" in single.read_text(encoding="utf-8")  # one page draws the whole graph, however large
+
+
+def test_auto_puts_a_page_per_dag_past_the_job_limit(document: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_report(document, {}, TIMESTAMP).layout is Layout.SINGLE  # the samples fit on one page
+    monkeypatch.setattr(report_module, "SINGLE_PAGE_JOBS", len(document["jobs"]) - 1)
+    assert build_report(document, {}, TIMESTAMP).layout is Layout.PER_DAG
+    assert build_report(document, {}, TIMESTAMP, Layout.SINGLE).layout is Layout.SINGLE
+
+
+def test_pages_of_an_earlier_report_are_removed(generated: Path, tmp_path: Path) -> None:
+    out = report(generated, tmp_path / "r", "--layout", "per-dag")
+    (out / PAGES_FOLDER / "notes.txt").write_text("the user's")
+    (out / PAGES_FOLDER / "dag-gone.html").write_text("a DAG deleted since")
+    before = sorted(p.name for p in (out / PAGES_FOLDER).glob("dag-*.html"))
+    report(generated, out, "--layout", "per-dag", "--force")
+    after = sorted(p.name for p in (out / PAGES_FOLDER).glob("dag-*.html"))
+    assert after == [name for name in before if name != "dag-gone.html"]
+    report(generated, out, "--layout", "single", "--force")
+    assert [p.name for p in (out / PAGES_FOLDER).iterdir()] == ["notes.txt"]
+
+
+def test_same_input_same_pages(generated: Path, out: Path, tmp_path: Path) -> None:
+    assert pages(report(generated, tmp_path / "again", "--layout", "per-dag")) == pages(out)
+
+
+def test_page_names_are_short_and_distinct_on_case_insensitive_file_systems() -> None:
+    anchors = {"Daily": "dag-Daily", "daily": "dag-daily", "x" * 300: "dag-" + "x" * 300, "a": "dag-a"}
+    files = _page_files(anchors)
+    assert files["a"] == "report/dag-a.html"
+    assert len({name.casefold() for name in files.values()}) == len(anchors)
+    assert max(len(Path(name).name) for name in files.values()) <= report_module.PAGE_NAME_CHARS + len("-12345678.html")
