@@ -100,6 +100,7 @@ REPORT_FILES = ("report.html", "report.md", "analysis.json")
 INDEX_PAGE = "report.html"
 PAGES_FOLDER = "report"  # beside report.html: one page per DAG when the jobs do not fit on one
 SINGLE_PAGE_JOBS = 500  # `auto`: more jobs than this and each DAG's job cards go to a page of its own
+PER_DAG_ACTIONS = 500  # rows of report.html's action list with the per-dag layout (its job table has all)
 LINEAGE_NODES = 2_000  # report.html draws the whole lineage up to this many nodes (4.0 MB of SVG at 4,000)
 PAGE_NAME_CHARS = 100
 PATTERNS = ("transform", "fix", "reprocess", "optimize", "none")
@@ -1304,6 +1305,7 @@ def _page_context(report: Report, page: str) -> dict[str, Any]:
         "hours": _hours,
         "link": _link_maker(report.page_of, page),
         "single_page_jobs": SINGLE_PAGE_JOBS,
+        "per_dag_actions": PER_DAG_ACTIONS,
         "lineage_nodes": LINEAGE_NODES,
     }
 

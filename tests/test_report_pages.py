@@ -186,3 +186,16 @@ def test_page_names_are_short_and_distinct_on_case_insensitive_file_systems() ->
     assert files["a"] == "report/dag-a.html"
     assert len({name.casefold() for name in files.values()}) == len(anchors)
     assert max(len(Path(name).name) for name in files.values()) <= report_module.PAGE_NAME_CHARS + len("-12345678.html")
+
+
+def test_report_html_lists_the_largest_actions(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a page per DAG, report.html's action list stops at PER_DAG_ACTIONS rows (10,000 DAGs had
+    23,000, 9.7 MB); the job table still gives every job's hours."""
+    monkeypatch.setattr(report_module, "PER_DAG_ACTIONS", 5)
+    index = pages(report(generated, tmp_path / "r", "--layout", "per-dag"))[INDEX_PAGE]
+    actions = re.search(r'<section id="actions">(.*?)</section>', index, re.DOTALL)
+    assert actions and actions.group(1).count("<tr data-job=") == 5 and 'id="actions-cut"' in actions.group(1)
+    listed = embedded_data(index)["jobs"]
+    assert sum(job["effort_hours"] > 0 for job in listed) > 5
