@@ -34,6 +34,7 @@ from generators.report import PAGES_FOLDER, Layout, load_analysis, load_job_file
 from generators.schema import load_schema_file
 from generators.validate import PlannerPool, Validation, connector_jars_in, validate_folder
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
+from generators.workers import assembly_runner, typing_runner
 
 from . import __version__
 from .cache import default_cache_dir
@@ -43,7 +44,7 @@ from .errors import OUTPUT_FINDINGS, SCAN_ERRORS, AirflowError, KappaError, Usag
 from .gating import FailOn, crossed, describe
 from .history import batch_hours_per_day
 from .models import Analysis, Finding
-from .pipeline import available_cpus, scan_live, tune_gc
+from .pipeline import available_cpus, pool_context, scan_live, tune_gc
 from .pipeline import scan as run_scan
 from .render import render_sql
 from .resources import render_template
@@ -431,9 +432,12 @@ def run_generate(
         sinks = ", ".join(name for name, connector in CONNECTORS.items() if connector.is_sink)
         raise UsageError(f"unknown sink {sink!r}; choose one of: {sinks}")
     schema_tables = load_schema_file(schema) if schema is not None else {}
-    analysis = with_derived_schemas(_scan_with_progress(path, config, speed))
+    analysis = _scan_with_progress(path, config, speed)
+    with typing_runner(speed.jobs, len(analysis.jobs), pool_context()) as run:
+        analysis = with_derived_schemas(analysis, run)
     catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
-    results = generate_jobs(analysis, catalog, settings, sink)
+    with assembly_runner(speed.jobs, len(analysis.jobs), catalog, settings) as assemble:
+        results = generate_jobs(analysis, catalog, settings, sink, assemble)
     files: dict[str, str | Iterable[str]] = {r.path: r.sql for r in results if r.path and r.sql}
     outcomes = {r.job_id: {"status": r.status, "path": r.path, "reason": r.reason} for r in results}
     infra = plan_infra(analysis, results, settings)

@@ -802,7 +802,7 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
     """forkserver where there is one: workers start from a clean process that has already
     imported the scanner (no fork of a process running threads, no import per worker)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
@@ -930,7 +930,7 @@ def collect_files(
     with contextlib.ExitStack() as stack:
         if workers:
             pool = stack.enter_context(
-                ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_start_worker, initargs=(scanner,))
+                ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_start_worker, initargs=(scanner,))
             )
             stack.push(_drop_queued_files_on_error(pool))
             chunk = max(1, min(16, len(dag_misses) // (workers * 8)))

@@ -30,7 +30,7 @@ columns. Here each such table is typed from its writer's query, the way the ware
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import sqlglot
@@ -44,7 +44,15 @@ from analyzer.schemas import ColumnDef, TableDef
 
 from .streaming import table_name
 
-__all__ = ["derive_table_defs", "merge_inserted_rows", "with_derived_schemas"]
+__all__ = [
+    "Runner",
+    "Work",
+    "derive_table_defs",
+    "merge_inserted_rows",
+    "typed_in_order",
+    "typed_tables",
+    "with_derived_schemas",
+]
 
 # types sqlglot gives when it cannot tell: the column stays untyped
 UNTYPED = frozenset({exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL})
@@ -59,35 +67,67 @@ class _Written:
     query: exp.Query
 
 
-def with_derived_schemas(analysis: Analysis) -> Analysis:
+#: (a job, the definitions of the tables it reads and writes) -> the tables it types, in order
+Work = tuple[Job, dict[str, TableDef]]
+Runner = Callable[[Sequence[Work]], Iterable[list[TableDef]]]
+
+
+def with_derived_schemas(analysis: Analysis, run: Runner | None = None) -> Analysis:
     """The analysis whose `extra['schemas']` also holds the tables typed from their writers."""
     known: dict[str, TableDef] = dict(analysis.extra.get("schemas") or {})
-    derived = derive_table_defs(analysis.jobs, known)
+    derived = derive_table_defs(analysis.jobs, known, run)
     if not derived:
         return analysis
     return replace(analysis, extra={**analysis.extra, "schemas": dict(sorted({**known, **derived}.items()))})
 
 
-def derive_table_defs(jobs: Sequence[Job], known: Mapping[str, TableDef]) -> dict[str, TableDef]:
-    """Definitions of the tables `jobs` write that `known` lacks, typed from the writing queries."""
+def derive_table_defs(
+    jobs: Sequence[Job], known: Mapping[str, TableDef], run: Runner | None = None
+) -> dict[str, TableDef]:
+    """Definitions of the tables `jobs` write that `known` lacks, typed from the writing queries.
+
+    In rounds, in lineage order: a round types every job whose inputs are typed (or that no job
+    writes), through `run` (in this process by default; the CLI passes worker processes, as
+    parsing and qualifying the writers is most of `kappa generate`'s time), and the first writer
+    of a table, by job id, defines it. When no job is ready (a cycle, or a writer of an input that
+    cannot be typed), the rest is typed one by one, in job order, with what is known."""
+    run = run or typed_in_order
     defined = dict(known)
     produced = {table for job in jobs for table in job.writes}
     pending = [job for job in sorted(jobs, key=lambda j: j.id) if job.sql_status is SqlStatus.PARSED]
     derived: dict[str, TableDef] = {}
-    strict = True
     while pending:
-        waiting = []
-        for job in pending:
-            inputs_ready = all(t in defined or t not in produced or t in job.writes for t in job.reads)
-            if strict and not inputs_ready:
-                waiting.append(job)
-                continue
-            for table_def in _job_defs(job, defined):
-                defined[table_def.table] = derived[table_def.table] = table_def
-        if len(waiting) == len(pending):
-            strict = False  # a cycle (or a writer of an input that cannot be typed): use what is known
-        pending = waiting
+        ready = [job for job in pending if all(t in defined or t not in produced or t in job.writes for t in job.reads)]
+        if not ready:
+            for job in pending:
+                for table_def in _job_defs(job, defined):
+                    defined[table_def.table] = derived[table_def.table] = table_def
+            break
+        work = [(job, {t: defined[t] for t in (*job.reads, *job.writes) if t in defined}) for job in ready]
+        for table_defs in run(work):
+            for table_def in table_defs:
+                if table_def.table not in defined:
+                    defined[table_def.table] = derived[table_def.table] = table_def
+        done = {job.id for job in ready}
+        pending = [job for job in pending if job.id not in done]
     return derived
+
+
+def typed_in_order(work: Sequence[Work]) -> list[list[TableDef]]:
+    """`Runner` in this process."""
+    return [typed_tables(item) for item in work]
+
+
+def typed_tables(item: Work) -> list[TableDef]:
+    """The tables one job's statements type, each statement seeing the tables the ones before it
+    typed; a top-level function, so worker processes can run it."""
+    job, known = item
+    defined = dict(known)
+    typed = []
+    for table_def in _job_defs(job, defined):
+        defined[table_def.table] = table_def
+        typed.append(table_def)
+    return typed
 
 
 def _job_defs(job: Job, defined: Mapping[str, TableDef]) -> Iterable[TableDef]:

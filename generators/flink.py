@@ -11,7 +11,7 @@ sources and its sink (`schema`, `connectors`), and the `flink_job.sql.j2` templa
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -664,10 +664,21 @@ def _settings(job: Job, config: GenerateConfig, lateness: int) -> list[tuple[str
     return settings
 
 
+#: what `assemble` needs besides the catalog and the settings: the job as it streams, the decision,
+#: the jobs folded into it and the sink connector
+Assembly = tuple[Job, Decision, Sequence[Job], str]
+AssemblyRunner = Callable[[Sequence[Assembly]], Iterable[GeneratedJob]]
+
+
 def generate(
-    analysis: Analysis, catalog: Catalog, config: GenerateConfig, sink: str | None = None
+    analysis: Analysis,
+    catalog: Catalog,
+    config: GenerateConfig,
+    sink: str | None = None,
+    run: AssemblyRunner | None = None,
 ) -> tuple[GeneratedJob, ...]:
-    """Every job's outcome, in job order."""
+    """Every job's outcome, in job order. The jobs to generate are assembled by `run` (in this
+    process by default; the CLI passes worker processes, each with the catalog and settings)."""
     require_flink_dialect()
     owners = table_owners(analysis.jobs)
     runners = {  # DAG tasks that run a dbt project (`dbt run`, dbt operators) -> the project's DAG
@@ -679,7 +690,8 @@ def generate(
         owner = decisions[job.id].owner
         if owner is not None:
             folded_into.setdefault(owner, []).append(job)
-    results = []
+    results: list[GeneratedJob | None] = []
+    work: list[Assembly] = []
     for job in analysis.jobs:
         decision = decisions[job.id]
         if decision.status != GENERATED:
@@ -687,9 +699,15 @@ def generate(
             continue
         folded = folded_into.get(job.id, [])
         streaming = reading_changelogs(absorbing(job, folded), catalog)
-        chosen = sink_connector(streaming, sink or config.sink)
-        results.append(assemble(streaming, decision, catalog, config, folded, chosen))
-    return tuple(_unique_paths(results))
+        work.append((streaming, decision, folded, sink_connector(streaming, sink or config.sink)))
+        results.append(None)
+    if run is None:
+        assembled = iter(
+            [assemble(job, decision, catalog, config, folded, chosen) for job, decision, folded, chosen in work]
+        )
+    else:
+        assembled = iter(run(work))
+    return tuple(_unique_paths([result or next(assembled) for result in results]))
 
 
 def absorbing(job: Job, folded: Sequence[Job]) -> Job:

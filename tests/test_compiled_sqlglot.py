@@ -11,6 +11,7 @@ tests are skipped locally and fail in CI.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+
+from generators.workers import PARALLEL_JOBS
 
 from .conftest import PROJECT, SAMPLES, synthetic_repository
 
@@ -85,13 +88,17 @@ def test_scan_runs_on_the_compiled_build_with_the_same_result(compiled: Path, tm
 
 
 def test_generate_runs_on_the_sources_and_writes_the_same_files(compiled: Path, tmp_path: Path) -> None:
-    """In workers (36 DAG files, two workers: compiled) and in the generating process (sources)."""
-    repo = synthetic_repository(tmp_path / "repo", dags=36, seed=4)
-    for name, build in (("compiled", compiled), ("python", None)):
-        arguments = ["generate", str(repo), "--out", str(tmp_path / name), "--jobs", "2", "--no-cache"]
+    """With the compiled build, two workers: the scan's and the typing's workers run it, the
+    assembling workers and the generating process the sources; the files are those of a run on
+    the Python build in one process."""
+    repo = synthetic_repository(tmp_path / "repo", dags=100, seed=4)
+    for name, build, workers in (("compiled", compiled, "2"), ("python", None, "1")):
+        arguments = ["generate", str(repo), "--out", str(tmp_path / name), "--jobs", workers, "--no-cache"]
         output, loaded = _kappa(arguments, build)
         assert loaded == 0, f"the generating process imported compiled sqlglot modules ({name})"
         assert "Flink dialect cannot run" not in output
     written = _files(tmp_path / "compiled")
     assert any(path.name == "job.sql" for path in written)
     assert written == _files(tmp_path / "python")
+    jobs = len(json.loads(written[Path("analysis.json")])["jobs"])
+    assert jobs >= PARALLEL_JOBS, "too few jobs for generate's workers to start"

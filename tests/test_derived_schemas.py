@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import yaml
 import generators.derived_schemas as derived_schemas_module
 from analyzer.models import Job, SqlStatus, Statement
 from analyzer.schemas import ColumnDef, TableDef, table_defs_from_dict, table_defs_to_dict
-from generators.derived_schemas import derive_table_defs
+from generators.derived_schemas import Work, derive_table_defs, typed_tables
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "derived_schemas.yml").read_text(encoding="utf-8"))
 
@@ -51,3 +53,13 @@ def test_derived_definitions(case: dict[str, Any]) -> None:
     assert shown == case["expect"]
     # the definitions travel through analysis.json and back
     assert table_defs_from_dict(table_defs_to_dict(derived)) == derived
+    # as in worker processes: each job crosses a pickle with the definitions it is sent, no more
+    rounds: list[int] = []
+
+    def in_workers(work: Sequence[Work]) -> list[list[TableDef]]:
+        rounds.append(len(work))
+        return [typed_tables(pickle.loads(pickle.dumps(item))) for item in work]
+
+    jobs = [_job(entry, dialect) for entry in case["jobs"]]
+    assert derive_table_defs(jobs, known, in_workers) == derived
+    assert sum(rounds) <= len(jobs)

@@ -4,11 +4,13 @@ output safety."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import generators.workers
 from analyzer.cli import app
 from analyzer.pipeline import scan
 from generators.config import load_generate_config
@@ -212,3 +214,33 @@ def test_analysis_json_is_written_in_pieces(tmp_path: Path, monkeypatch: pytest.
     document = json.loads(text)
     assert document["jobs"][0]["equivalence"] == {"status": "equal"}
     assert text == json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@pytest.mark.slow
+def test_generate_in_worker_processes_writes_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typing the tables and assembling the jobs in worker processes (two each) changes nothing:
+    the samples, with the size threshold lowered so that their 76 jobs start the workers."""
+    from analyzer import cli  # noqa: PLC0415 - patched here only
+
+    started: list[bool] = []
+
+    def spy(real):  # type: ignore[no-untyped-def]
+        @contextmanager
+        def runner_in_use(*arguments):  # type: ignore[no-untyped-def]
+            with real(*arguments) as run:
+                started.append(run is not None)
+                yield run
+
+        return runner_in_use
+
+    monkeypatch.setattr(generators.workers, "PARALLEL_JOBS", 1)
+    monkeypatch.setattr(cli, "typing_runner", spy(cli.typing_runner))
+    monkeypatch.setattr(cli, "assembly_runner", spy(cli.assembly_runner))
+    files = {}
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        result = runner.invoke(app, ["generate", str(SAMPLES), "--out", str(out), "--jobs", workers, "--no-cache"])
+        assert result.exit_code == 0, result.output
+        files[workers] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert started == [False, False, True, True]
+    assert files["2"] == files["1"] and sum(path.name == "job.sql" for path in files["1"]) > 20

@@ -1,0 +1,91 @@
+"""`kappa generate` on every core: typing the tables no DDL defines, and assembling the jobs, in
+worker processes (each half of a generation's time, on one core before; at 10,000 DAGs, twenty
+minutes). Small repositories stay in one process: starting workers would cost more.
+
+- **Typing** (`typing_runner`): workers started like the scan's (the context the caller passes:
+  forkserver), so they run the compiled sqlglot when it is installed; each gets a job and the
+  definitions of the tables it reads and writes (`derived_schemas.typed_tables`).
+- **Assembling** (`assembly_runner`): kappa's Flink dialect subclasses sqlglot's classes, which the
+  compiled build refuses to instantiate, so these workers start fresh (spawn) and choose sqlglot's
+  Python sources before anything imports it (`start_worker`), then receive the catalog and the
+  settings once.
+
+Nothing here imports sqlglot at the module's top: a spawned worker imports this module first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.context import BaseContext
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analyzer.schemas import TableDef
+
+    from .config import GenerateConfig
+    from .derived_schemas import Runner, Work
+    from .flink import Assembly, AssemblyRunner, Catalog, GeneratedJob
+
+__all__ = ["PARALLEL_JOBS", "assemble_in_worker", "assembly_runner", "start_worker", "typing_runner"]
+
+PARALLEL_JOBS = 200  # fewer jobs than this are generated in one process
+CHUNKS_PER_WORKER = 4  # work handed out in this many pieces per worker: even ends, few round trips
+
+_shared: dict[str, Any] = {}
+
+
+@contextmanager
+def typing_runner(workers: int, jobs: int, context: BaseContext) -> Iterator[Runner | None]:
+    """A `derived_schemas.Runner` on `workers` processes, or None (type in this process)."""
+    if workers < 2 or jobs < PARALLEL_JOBS:
+        yield None
+        return
+    from .derived_schemas import typed_tables  # noqa: PLC0415 - this module imports no sqlglot
+
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+
+        def run(work: Sequence[Work]) -> Iterable[list[TableDef]]:
+            return pool.map(typed_tables, work, chunksize=_chunk(len(work), workers))
+
+        yield run
+
+
+@contextmanager
+def assembly_runner(
+    workers: int, jobs: int, catalog: Catalog, config: GenerateConfig
+) -> Iterator[AssemblyRunner | None]:
+    """A `flink.AssemblyRunner` on `workers` fresh processes, or None (assemble in this process)."""
+    if workers < 2 or jobs < PARALLEL_JOBS:
+        yield None
+        return
+    payload = pickle.dumps((catalog, config))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(payload,)) as pool:
+
+        def run(work: Sequence[Assembly]) -> Iterable[GeneratedJob]:
+            return pool.map(assemble_in_worker, work, chunksize=_chunk(len(work), workers))
+
+        yield run
+
+
+def _chunk(items: int, workers: int) -> int:
+    return max(1, items // (workers * CHUNKS_PER_WORKER))
+
+
+def start_worker(payload: bytes) -> None:
+    """An assembling worker's initializer: sqlglot's sources, then the pickled (catalog, settings)."""
+    from analyzer.sqlglot_build import prefer_sqlglot_sources  # noqa: PLC0415 - before sqlglot loads
+
+    prefer_sqlglot_sources()
+    _shared["catalog"], _shared["config"] = pickle.loads(payload)
+
+
+def assemble_in_worker(item: Assembly) -> GeneratedJob:
+    from .flink import assemble  # noqa: PLC0415 - imported after start_worker chose the sources
+
+    job, decision, folded, chosen = item
+    return assemble(job, decision, _shared["catalog"], _shared["config"], folded, chosen)
