@@ -707,7 +707,7 @@ def generate(
         )
     else:
         assembled = iter(run(work))
-    return tuple(_unique_paths([result or next(assembled) for result in results]))
+    return tuple(_unique_paths([next(assembled) if result is None else result for result in results]))
 
 
 def absorbing(job: Job, folded: Sequence[Job]) -> Job:

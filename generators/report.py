@@ -1477,6 +1477,8 @@ def write_report(
     for stale in sorted(pages.glob("dag-*.html")) if pages.is_dir() else ():
         if f"{PAGES_FOLDER}/{stale.name}" not in written:
             stale.unlink()
+    if pages.is_dir() and not any(pages.iterdir()):
+        pages.rmdir()
     texts = {
         "report.html": render_html(report),
         "report.md": render_markdown(report),

@@ -174,6 +174,10 @@ def test_pages_of_an_earlier_report_are_removed(generated: Path, tmp_path: Path)
     assert after == [name for name in before if name != "dag-gone.html"]
     report(generated, out, "--layout", "single", "--force")
     assert [p.name for p in (out / PAGES_FOLDER).iterdir()] == ["notes.txt"]
+    (out / PAGES_FOLDER / "notes.txt").unlink()
+    report(generated, out, "--layout", "per-dag", "--force")
+    report(generated, out, "--layout", "single", "--force")
+    assert not (out / PAGES_FOLDER).exists()  # the folder went with the last of its pages
 
 
 def test_same_input_same_pages(generated: Path, out: Path, tmp_path: Path) -> None:
