@@ -5,6 +5,7 @@
     python benchmarks/probes.py bare-parse statements.json --tuned-gc  # the same, with kappa's GC settings
     python benchmarks/probes.py dag-stage REPO                   # kappa's DAG stage only (what DagBag does)
     python benchmarks/probes.py lineage statements.json          # kappa's table lineage per statement
+    python benchmarks/probes.py kappa generate REPO --out OUT    # any command, through the `kappa` entry point
 
 Each prints one JSON line (`{"seconds": ..., ...}`) on stdout; `scan` prints it on stderr, after
 the command's own output.
@@ -35,6 +36,22 @@ def scan(arguments: list[str]) -> int:
 
     started = time.perf_counter()
     sys.argv = ["kappa", "scan", *arguments]
+    code = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    _report({"seconds": time.perf_counter() - started, "exit": code}, sys.stderr)
+    return code
+
+
+def kappa(arguments: list[str]) -> int:
+    """`kappa ARGUMENTS` through the entry point, as installed (generate, verify and migrate load
+    sqlglot's sources there when the compiled build is installed), then its peak RSS."""
+    from analyzer.launch import main  # noqa: PLC0415 - nothing may import sqlglot before it
+
+    started = time.perf_counter()
+    sys.argv = ["kappa", *arguments]
     code = 0
     try:
         main()
@@ -122,6 +139,8 @@ def main() -> int:
     command, argument = sys.argv[1], sys.argv[2]
     if command == "scan":
         return scan(sys.argv[2:])
+    if command == "kappa":
+        return kappa(sys.argv[2:])
     if command == "bare-parse":
         return bare_parse(Path(argument), tuned_gc="--tuned-gc" in sys.argv[3:])
     probes = {"lineage": lineage, "dag-stage": dag_stage}

@@ -9,9 +9,10 @@ B1 throughput of `kappa scan` (files/s, statements/s), cold, all CPUs. B2 scan t
 sqllineage on the same statements, for table lineage. B5 re-scan of an unchanged repository,
 and after one file changed. B6 peak memory (the scanning process and its workers). B7 planning
 per job in one JVM after start-up, and verification per job (`bench_validate.py`,
-`bench_verify.py`; needs the `flink` extra and Java). Optionally the scan again with the compiled
-sqlglot (`--sqlglotc`, installed in a folder of its own put first on PYTHONPATH, so that the
-same run measures both builds).
+`bench_verify.py`; needs the `flink` extra and Java). G `kappa generate` of the same repository
+as B2 with its scan cached, R `kappa report` of its output (no targets: the rest of `migrate`).
+Optionally the scan again with the compiled sqlglot (`--sqlglotc`, installed in a folder of its
+own put first on PYTHONPATH, so that the same run measures both builds).
 
 Machines are noisy: every ratio compares figures taken minutes apart in the same run, and the load
 average is printed with them. Nothing here is a pass/fail test.
@@ -431,6 +432,41 @@ def lineage(report: Report, repo: Path, analysis_json: Path, work: Path, count: 
     report.add("B4", "sqllineage / kappa", f"{seconds / ours_seconds:.1f} x", ">= 10", seconds / ours_seconds >= 10)
 
 
+def generate_and_report(
+    report: Report, repo: Path, dags: int, cache: Path, work: Path, jobs: int, sqlglotc: Path | None
+) -> None:
+    """G and R (no target in issue 8; kept to see the end of `kappa migrate` scale): `kappa
+    generate` of the repository with its scan cached (the generation only: typing the tables,
+    assembling the jobs), then `kappa report` of its output."""
+    builds = [("Python", None)] + ([("sqlglotc", {**os.environ, "PYTHONPATH": str(sqlglotc)})] if sqlglotc else [])
+    out = work / f"generate-{repo.name}"
+    for build, env in builds:
+        arguments = [
+            "generate",
+            str(repo),
+            "--out",
+            str(out),
+            "--force",
+            "--jobs",
+            str(jobs),
+            "--cache-dir",
+            str(cache),
+        ]
+        measured = probe("kappa", *arguments, env=env)
+        total = measured.peak_rss + sum(measured.worker_rss)
+        written = next((line for line in measured.output.splitlines() if line.startswith("wrote ")), "")
+        value = f"{measured.seconds:.1f} s wall, {measured.cpu:.0f} CPU-s, peak RSS {_mib(total)} all processes"
+        report.add("G", f"{dags:,} DAGs, scan cached, {jobs} workers, {build}", f"{value} ({written})")
+    shutil.rmtree(out / "report", ignore_errors=True)
+    measured = probe("kappa", "report", str(out), "--timestamp", "2024-01-01T00:00:00Z", env=builds[-1][1])
+    pages = sum(1 for _ in (out / "report").glob("*.html")) if (out / "report").is_dir() else 0
+    size = (out / "report.html").stat().st_size / 1e6
+    value = (
+        f"{measured.seconds:.1f} s, peak RSS {_mib(measured.peak_rss)}, report.html {size:.1f} MB, {pages} DAG pages"
+    )
+    report.add("R", f"report of that output, {builds[-1][0]}", value)
+
+
 def _flink_ready() -> str | None:
     try:
         metadata.version("apache-flink")
@@ -558,6 +594,9 @@ def main() -> int:
     lineage(report, compare_repo, analysis_json, args.work, profile.lineage_statements, build)
     print("B7", flush=True)
     jvm(report, profile)
+    print(f"G, R {profile.compare_size} DAGs", flush=True)
+    cache = args.work / f"cache-{compare_repo.name}"
+    generate_and_report(report, compare_repo, compare_stats.dag_files, cache, args.work, jobs, sqlglotc)
 
     footer = [
         f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
