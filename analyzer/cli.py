@@ -34,7 +34,7 @@ from generators.report import PAGES_FOLDER, Layout, load_analysis, load_job_file
 from generators.schema import load_schema_file
 from generators.validate import PlannerPool, Validation, connector_jars_in, validate_folder
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
-from generators.workers import assembly_runner, typing_runner
+from generators.workers import assembly_runner, pages_writer, typing_runner
 
 from . import __version__
 from .cache import default_cache_dir
@@ -668,7 +668,8 @@ def run_report(
     else:
         scanned = _scan_with_progress(path, config, speed)
         document, folder = analysis_to_dict(scanned), None
-    return write_report(target, document, load_job_files(folder, document), generated_at, layout)
+    pages = pages_writer(speed.jobs, pool_context())
+    return write_report(target, document, load_job_files(folder, document), generated_at, layout, pages)
 
 
 def version_callback(value: bool) -> None:

@@ -77,6 +77,8 @@ __all__ = [
     "STATUSES",
     "DagPage",
     "Layout",
+    "PageSite",
+    "PagesWriter",
     "Report",
     "build_report",
     "dag_pages",
@@ -92,6 +94,8 @@ __all__ = [
     "render_markdown",
     "report_data",
     "resolve_timestamp",
+    "write_dag_page",
+    "write_pages_here",
     "write_report",
 ]
 
@@ -461,6 +465,10 @@ class Report:
     def lineage_drawn(self) -> bool:
         return bool(self.lineage.nodes) or not self.lineage_size[0]
 
+    @property
+    def site(self) -> PageSite:
+        return PageSite(self.generated_at, self.tool, self.summary, self.page_of)
+
     @cached_property
     def page_of(self) -> Mapping[str, str]:
         """Anchor -> the page that holds it (relative to the report folder); anchors on no page
@@ -473,6 +481,21 @@ class Report:
                 anchor_of_dag.setdefault(job.dag_id, job.dag_anchor)
             pages.update({anchor_of_dag[dag_id]: page for dag_id, page in self.pages.items()})
         return pages
+
+
+@dataclass(frozen=True)
+class PageSite:
+    """What every DAG page takes from the whole report (small: sent once to each worker that
+    writes pages)."""
+
+    generated_at: str
+    tool: str
+    summary: Summary
+    page_of: Mapping[str, str]
+
+
+#: writes the DAG pages into the report folder, returns their files (relative to it)
+PagesWriter = Callable[[PageSite, Path, Iterable["DagPage"]], Iterable[str]]
 
 
 @dataclass(frozen=True)
@@ -1287,7 +1310,7 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def _page_context(report: Report, page: str) -> dict[str, Any]:
+def _page_context(report: Report | PageSite, page: str) -> dict[str, Any]:
     """What every page's template gets: CSS and JS inlined (only they may apply or run: their
     hashes are the page's Content-Security-Policy), the formatting helpers, and `link`, this page's
     way to an anchor wherever it is."""
@@ -1348,19 +1371,28 @@ def render_html(report: Report) -> str:
     )
 
 
-def render_dag_page(report: Report, page: DagPage) -> str:
+def render_dag_page(site: PageSite, page: DagPage) -> str:
     """A DAG's page of a per-dag report: the same CSS, script and policy as report.html, its own
     data (its jobs, with their SQL to search)."""
     data = {
         "schema": REPORT_SCHEMA,
-        "generated_at": report.generated_at,
-        "tool": report.tool,
+        "generated_at": site.generated_at,
+        "tool": site.tool,
         "dag_id": page.dag_id,
         "jobs": [_job_data(job, with_sql=True) for job in page.jobs],
     }
-    return render_template(
-        "report_dag.html.j2", page=page, data=embedded_json(data), **_page_context(report, page.file)
-    )
+    return render_template("report_dag.html.j2", page=page, data=embedded_json(data), **_page_context(site, page.file))
+
+
+def write_dag_page(site: PageSite, out: Path, page: DagPage) -> str:
+    """Render and write one DAG page; its file, relative to the report folder."""
+    write_atomically(out / page.file, render_dag_page(site, page))
+    return page.file
+
+
+def write_pages_here(site: PageSite, out: Path, pages: Iterable[DagPage]) -> Iterator[str]:
+    """`PagesWriter` in this process, a page at a time."""
+    return (write_dag_page(site, out, page) for page in pages)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
@@ -1464,15 +1496,14 @@ def write_report(
     job_files: Mapping[str, str],
     generated_at: str,
     layout: Layout = Layout.AUTO,
+    write_pages: PagesWriter = write_pages_here,
 ) -> Path:
     """Write report.html, report.md and analysis.json into `out`, and with the per-dag layout each
-    DAG's page into `out/report/` (written one at a time; pages of an earlier report that this one
-    does not have are removed); returns report.html's path."""
+    DAG's page into `out/report/` (by `write_pages`: here, a page at a time, or the CLI's worker
+    processes; pages of an earlier report that this one does not have are removed); returns
+    report.html's path."""
     report = build_report(document, job_files, generated_at, layout)
-    written = set()
-    for page in dag_pages(report, document):
-        write_atomically(out / page.file, render_dag_page(report, page))
-        written.add(page.file)
+    written = set(write_pages(report.site, out, dag_pages(report, document)))
     pages = out / PAGES_FOLDER
     for stale in sorted(pages.glob("dag-*.html")) if pages.is_dir() else ():
         if f"{PAGES_FOLDER}/{stale.name}" not in written:
