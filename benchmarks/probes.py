@@ -32,17 +32,7 @@ def _report(values: dict[str, object], stream: object = sys.stdout) -> None:
 
 def scan(arguments: list[str]) -> int:
     """`kappa scan ARGUMENTS`, exactly as the command line runs it, then its peak RSS."""
-    from analyzer.cli import main  # noqa: PLC0415 - timed from here
-
-    started = time.perf_counter()
-    sys.argv = ["kappa", "scan", *arguments]
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    _report({"seconds": time.perf_counter() - started, "exit": code}, sys.stderr)
-    return code
+    return kappa(["scan", *arguments])
 
 
 def kappa(arguments: list[str]) -> int:
