@@ -105,6 +105,11 @@ INDEX_PAGE = "report.html"
 PAGES_FOLDER = "report"  # beside report.html: one page per DAG when the jobs do not fit on one
 SINGLE_PAGE_JOBS = 500  # `auto`: more jobs than this and each DAG's job cards go to a page of its own
 PER_DAG_ACTIONS = 500  # rows of report.html's action list with the per-dag layout (its job table has all)
+# with the per-dag layout, report.html lists this many of the jobs that match its filters (drawn by
+# its script from the embedded data) and this many jobs per wave: 23,000 rows and chips made a
+# 10,000-DAG page stall for minutes at each key typed in the search
+PER_DAG_ROWS = 500
+PER_DAG_CHIPS = 100
 LINEAGE_NODES = 2_000  # report.html draws the whole lineage up to this many nodes (4.0 MB of SVG at 4,000)
 PAGE_NAME_CHARS = 100
 PATTERNS = ("transform", "fix", "reprocess", "optimize", "none")
@@ -1215,6 +1220,7 @@ def report_data(report: Report) -> dict[str, Any]:
     """The data embedded in the page (and pinned by a golden test): every figure with its source,
     the effort rules, the waves and each job's facets. The SQL itself is in the page's markup."""
     summary = report.summary
+    link = _link_maker(report.page_of, INDEX_PAGE)
     return {
         "readiness": [
             {"dag_id": v.dag_id, "ready": v.ready, "concerns": [list(c) for c in v.concerns]} for v in report.readiness
@@ -1259,7 +1265,9 @@ def report_data(report: Report) -> dict[str, Any]:
             for d in report.dags
         ],
         "layout": str(report.layout),
-        "jobs": [_job_data(j, with_sql=report.layout is Layout.SINGLE) for j in report.jobs],
+        "jobs": [_job_data(j, with_sql=True) for j in report.jobs]
+        if report.layout is Layout.SINGLE
+        else [_job_data(j, with_sql=False) | _listed_job(j, link) for j in report.jobs],
     }
 
 
@@ -1297,6 +1305,11 @@ def _job_data(j: JobView, *, with_sql: bool) -> dict[str, Any]:
     return data
 
 
+def _listed_job(j: JobView, link: Callable[[str], str]) -> dict[str, Any]:
+    """What report.html's script needs to list a job of a per-dag report: its links and badges."""
+    return {"href": link(j.anchor), "dag_href": link(j.dag_anchor), "hours": f"{j.effort.hours:g}"}
+
+
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
 
 
@@ -1329,6 +1342,8 @@ def _page_context(report: Report | PageSite, page: str) -> dict[str, Any]:
         "link": _link_maker(report.page_of, page),
         "single_page_jobs": SINGLE_PAGE_JOBS,
         "per_dag_actions": PER_DAG_ACTIONS,
+        "per_dag_rows": PER_DAG_ROWS,
+        "per_dag_chips": PER_DAG_CHIPS,
         "lineage_nodes": LINEAGE_NODES,
     }
 

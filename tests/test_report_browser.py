@@ -291,3 +291,32 @@ def test_per_dag_pages(browser: Any, per_dag_report: Path) -> None:
     assert opened.blocked == [] and all(url.startswith(folder) for url in opened.requested)
     assert opened.problems == []
     context.close()
+
+
+def test_per_dag_job_list_shows_the_first_matches(
+    browser: Any, report_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The script lists the first PER_DAG_ROWS jobs that match, from the data, and says when it cut."""
+    import generators.report  # noqa: PLC0415 - patched here only
+
+    monkeypatch.setattr(generators.report, "PER_DAG_ROWS", 3)
+    result = CliRunner().invoke(app, ["report", str(report_file.parent), "--out", str(tmp_path), "--layout", "per-dag"])
+    assert result.exit_code == 0, result.output
+    context = browser.new_context()
+    opened = Page(context.new_page(), (tmp_path / "report.html").as_uri())
+    context.route("**/*", _no_network(opened.blocked))
+    tab = opened.open()
+    rows = "rows => rows.map(r => r.dataset.job)"
+    jobs = embedded_data((tmp_path / "report.html").read_text(encoding="utf-8"))["jobs"]
+    assert tab.eval_on_selector_all("#job-rows tr", rows) == [j["id"] for j in jobs[:3]]
+    assert tab.locator("#job-list-cut").is_visible()
+    tab.select_option("#filter-dag", "lake_daily_sales")
+    expected = [j["id"] for j in jobs if j["dag_id"] == "lake_daily_sales"]
+    assert tab.eval_on_selector_all("#job-rows tr", rows) == expected[:3] and len(expected) > 3
+    tab.fill("#filter-q", "build_daily_sales")
+    assert tab.eval_on_selector_all("#job-rows tr", rows) == ["lake_daily_sales.build_daily_sales"]
+    assert not tab.locator("#job-list-cut").is_visible()
+    tab.click("#job-rows a[href$='#job-lake_daily_sales.build_daily_sales']")
+    assert wait_open(tab, "job-lake_daily_sales.build_daily_sales").is_visible()
+    assert opened.problems == [] and opened.blocked == []
+    context.close()

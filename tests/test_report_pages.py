@@ -222,3 +222,22 @@ def test_pages_written_by_worker_processes_are_the_same(
     again = report(generated, tmp_path / "r", "--layout", "per-dag", "--jobs", "2")
     assert pools == [2]
     assert pages(again) == pages(out)
+
+
+def test_report_html_lists_the_first_jobs_and_chips(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a page per DAG, report.html's job list holds the first PER_DAG_ROWS jobs (its script
+    lists the first that match a filter, from the data, which has every job and its links) and each
+    wave the first PER_DAG_CHIPS: 23,000 rows and chips made a 10,000-DAG page stall."""
+    monkeypatch.setattr(report_module, "PER_DAG_ROWS", 5)
+    monkeypatch.setattr(report_module, "PER_DAG_CHIPS", 2)
+    index = pages(report(generated, tmp_path / "r", "--layout", "per-dag"))[INDEX_PAGE]
+    rows = re.search(r'<tbody id="job-rows">(.*?)</tbody>', index, re.DOTALL)
+    assert rows and rows.group(1).count("<tr data-job=") == 5
+    assert re.search(r'<p id="job-list-cut">', index) and 'data-limit="5"' in index
+    waves = re.search(r'<section id="waves">(.*?)</section>', index, re.DOTALL)
+    assert waves and all(chips.count('class="chip ') <= 2 for chips in waves.group(1).split("<li "))
+    assert "more (the job table gives each job's wave)" in waves.group(1)
+    listed = embedded_data(index)["jobs"]
+    assert all(job["href"].startswith("report/dag-") and "#job-" in job["href"] for job in listed)
