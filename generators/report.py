@@ -471,6 +471,12 @@ class Report:
         return bool(self.lineage.nodes) or not self.lineage_size[0]
 
     @property
+    def readiness_counts(self) -> tuple[tuple[str, int, int], ...]:
+        """Each readiness question: how many pipelines answer it, how many leave it open."""
+        counts = Counter((label, status) for view in self.readiness for label, status, _ in view.concerns)
+        return tuple((label, counts[label, "answered"], counts[label, "open"]) for _, label in READINESS_CONCERNS)
+
+    @property
     def site(self) -> PageSite:
         return PageSite(self.generated_at, self.tool, self.summary, self.page_of)
 
@@ -513,6 +519,7 @@ class DagPage:
     dag: DagView | None  # None for jobs whose DAG analysis.json does not list
     jobs: tuple[JobView, ...]
     lineage: Lineage
+    readiness: ReadinessView | None = None  # its four answers (report.html counts them)
 
 
 # ----------------------------------------------------------------------------------- build
@@ -597,6 +604,7 @@ def dag_pages(report: Report, document: Mapping[str, Any]) -> Iterator[DagPage]:
     raw = {str(j["id"]): j for j in _entries(document, "jobs", "id", "dag_id")}
     anchors = {job.id: job.anchor for job in report.jobs}
     views = {view.dag_id: view for view in report.dags}
+    readiness = {view.dag_id: view for view in report.readiness}
     jobs_of: dict[str, list[JobView]] = {}
     for job in report.jobs:
         jobs_of.setdefault(job.dag_id, []).append(job)
@@ -609,7 +617,7 @@ def dag_pages(report: Report, document: Mapping[str, Any]) -> Iterator[DagPage]:
         view = views.get(dag_id)
         anchor = view.anchor if view else (members[0].dag_anchor if members else "")
         lineage = layout_lineage(part, [raw[job.id] for job in members], anchors)
-        yield DagPage(dag_id, anchor, file, view, tuple(members), lineage)
+        yield DagPage(dag_id, anchor, file, view, tuple(members), lineage, readiness.get(dag_id))
 
 
 def _readiness(document: Mapping[str, Any], dag_anchors: Mapping[str, str]) -> tuple[ReadinessView, ...]:

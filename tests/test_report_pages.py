@@ -241,3 +241,30 @@ def test_report_html_lists_the_first_jobs_and_chips(
     assert "more (the job table gives each job's wave)" in waves.group(1)
     listed = embedded_data(index)["jobs"]
     assert all(job["href"].startswith("report/dag-") and "#job-" in job["href"] for job in listed)
+
+
+def test_readiness_is_counted_on_report_html_and_answered_on_each_dag_page(out: Path, document: dict[str, Any]) -> None:
+    """10,000 rows of four answers made report.html's longest table: with a page per DAG it counts
+    the answers per question, and each DAG's page shows its own four."""
+    entries = document["infra"]["readiness"]
+    texts = pages(out)
+    index = texts.pop(INDEX_PAGE)
+    assert '<table class="readiness">' not in index
+    ready = sum(all(c["status"] == "answered" for c in e["concerns"].values()) for e in entries)
+    assert f"{ready} of {len(entries)} pipelines have every answer" in index
+    for key in ("availability", "consistency", "late_data", "replay"):
+        answered = sum(e["concerns"][key]["status"] == "answered" for e in entries)
+        opened = sum(e["concerns"][key]["status"] == "open" for e in entries)
+        label = dict(report_module.READINESS_CONCERNS)[key]
+        assert f'<th scope="row">{label}</th><td class="num">{answered}</td><td class="num">{opened}</td>' in index
+    by_dag = {e["dag_id"]: e for e in entries}
+    shown = 0
+    for text in texts.values():
+        entry = by_dag.get(embedded_data(text)["dag_id"])
+        statuses = re.findall(r'<td class="concern c-(\w+)">', text)
+        if entry is None:
+            assert statuses == []
+            continue
+        assert statuses == [entry["concerns"][key]["status"] for key, _ in report_module.READINESS_CONCERNS]
+        shown += 1
+    assert shown == len(entries) > 10
