@@ -8,9 +8,8 @@ Small repositories stay in one process: starting workers would cost more.
   definitions of the tables it reads and writes (`derived_schemas.typed_tables`).
 - **Assembling** (`assembly_runner`): kappa's Flink dialect subclasses sqlglot's classes, which the
   compiled build refuses to instantiate, so these workers start fresh (spawn) and choose sqlglot's
-  Python sources before anything imports it (`start_worker`), then receive the catalog and the
-  settings once.
-
+  Python sources before anything imports it (`start_assembly_worker`), then receive the catalog
+  and the settings once.
 - **Report pages** (`pages_writer`): workers started like the scan's (they only tokenize), each
   given the pages' shared part once (`report.PageSite`), then pages to render and write.
 
@@ -43,8 +42,8 @@ __all__ = [
     "assemble_in_worker",
     "assembly_runner",
     "pages_writer",
+    "start_assembly_worker",
     "start_page_worker",
-    "start_worker",
     "typing_runner",
     "write_page_in_worker",
 ]
@@ -82,7 +81,9 @@ def assembly_runner(
         return
     payload = pickle.dumps((catalog, config))
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(payload,)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_assembly_worker, initargs=(payload,)
+    ) as pool:
 
         def run(work: Sequence[Assembly]) -> Iterable[GeneratedJob]:
             return pool.map(assemble_in_worker, work, chunksize=_chunk(len(work), workers))
@@ -123,7 +124,7 @@ def _chunk(items: int, workers: int) -> int:
     return max(1, items // (workers * CHUNKS_PER_WORKER))
 
 
-def start_worker(payload: bytes) -> None:
+def start_assembly_worker(payload: bytes) -> None:
     """An assembling worker's initializer: sqlglot's sources, then the pickled (catalog, settings)."""
     from analyzer.sqlglot_build import prefer_sqlglot_sources  # noqa: PLC0415 - before sqlglot loads
 
@@ -132,7 +133,7 @@ def start_worker(payload: bytes) -> None:
 
 
 def assemble_in_worker(item: Assembly) -> GeneratedJob:
-    from .flink import assemble  # noqa: PLC0415 - imported after start_worker chose the sources
+    from .flink import assemble  # noqa: PLC0415 - imported after start_assembly_worker chose the sources
 
     job, decision, folded, chosen = item
     return assemble(job, decision, _shared["catalog"], _shared["config"], folded, chosen)
