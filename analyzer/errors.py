@@ -2,7 +2,8 @@
 
 Errors in user input never escape as exceptions: each becomes a `Finding` with one of the codes
 below and the scan goes on. Exceptions are for the tool's own usage errors (bad options, an
-unreadable config) and for `--fail-fast`.
+unreadable config) and for a live Airflow that cannot be read. Every one survives pickling (a
+worker process's exception reaches the pool's owner that way).
 """
 
 from __future__ import annotations
@@ -29,17 +30,12 @@ class AirflowError(KappaError):
         self.code = code
         self.message = message
 
+    def __reduce__(self) -> tuple[type[AirflowError], tuple[str, str]]:
+        return type(self), (self.code, self.message)
+
     @property
     def exit_code(self) -> int:
         return AIRFLOW_EXIT_CODES[self.code]
-
-
-class ScanAbort(KappaError):
-    """Raised with `--fail-fast` on the first scan error."""
-
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.format())
-        self.finding = finding
 
 
 # code -> (name, summary). Codes never change meaning.

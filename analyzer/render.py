@@ -1209,6 +1209,9 @@ class _RenderAborted(KappaError):
         self.code = code
         self.message = message
 
+    def __reduce__(self) -> tuple[type[_RenderAborted], tuple[str, str]]:
+        return type(self), (self.code, self.message)
+
 
 @dataclass
 class _Recorder:
@@ -1367,6 +1370,9 @@ class _IncludeRejected(TemplateNotFound, KappaError):
     def __init__(self, code: str, name: str, message: str) -> None:
         TemplateNotFound.__init__(self, name, message)
         self.code = code
+
+    def __reduce__(self) -> tuple[type[_IncludeRejected], tuple[str, str, str]]:
+        return type(self), (self.code, str(self.name), str(self.message))
 
 
 class _RootLoader(BaseLoader):
