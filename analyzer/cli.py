@@ -24,17 +24,23 @@ from rich.table import Table
 
 from generators.config import load_generate_config
 from generators.connectors import CONNECTORS
-from generators.derived_schemas import with_derived_schemas
-from generators.flink import GENERATED, GeneratedJob, catalog_for, statuses
-from generators.flink import generate as generate_jobs
+from generators.flink import GENERATED, GeneratedJob, statuses
 from generators.flink_dialect import require_flink_dialect
-from generators.infra import infra_files, plan_infra
+from generators.generation import generate_analysis, generation_files
 from generators.output import write_atomically, write_outputs
-from generators.report import PAGES_FOLDER, Layout, load_analysis, load_job_files, resolve_timestamp, write_report
+from generators.report import (
+    PAGES_FOLDER,
+    Layout,
+    WrittenReport,
+    load_analysis,
+    load_job_files,
+    resolve_timestamp,
+    write_report,
+)
 from generators.schema import load_schema_file
 from generators.validate import PlannerPool, Validation, connector_jars_in, validate_folder
 from generators.verify import DIFFERENT, Equivalence, StreamRunner, generated_in_folder, iter_lines, verify_jobs
-from generators.workers import assembly_runner, pages_writer, typing_runner
+from generators.workers import pages_writer
 
 from . import __version__
 from .cache import default_cache_dir
@@ -433,22 +439,11 @@ def run_generate(
         raise UsageError(f"unknown sink {sink!r}; choose one of: {sinks}")
     schema_tables = load_schema_file(schema) if schema is not None else {}
     analysis = _scan_with_progress(path, config, speed)
-    with typing_runner(speed.jobs, len(analysis.jobs), pool_context()) as run:
-        analysis = with_derived_schemas(analysis, run)
-    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, schema_tables)
-    with assembly_runner(speed.jobs, len(analysis.jobs), catalog, settings) as assemble:
-        results = generate_jobs(analysis, catalog, settings, sink, assemble)
-    files: dict[str, str | Iterable[str]] = {r.path: r.sql for r in results if r.path and r.sql}
-    outcomes = {r.job_id: {"status": r.status, "path": r.path, "reason": r.reason} for r in results}
-    infra = plan_infra(analysis, results, settings)
-    files.update(infra_files(infra, settings))
-    document = analysis_to_dict(analysis, outcomes)
-    document["infra"] = infra.to_dict(settings)
-    # in pieces: at 10,000 DAGs the document as one string, read back and indented by json.dumps,
-    # took 1.4 GiB more than the generation itself (2.0 GiB at its peak; 0.8 GiB now)
-    files["analysis.json"] = iter_json(document)
-    write_outputs(out, files, force=force)
-    return results
+    generation = generate_analysis(
+        analysis, settings, sink=sink, schema_tables=schema_tables, workers=speed.jobs, context=pool_context()
+    )
+    write_outputs(out, generation_files(generation, settings), force=force)
+    return generation.results
 
 
 def print_generation(results: Sequence[GeneratedJob], out: Path) -> None:
@@ -512,8 +507,8 @@ def migrate(
     equal = sum(1 for r in verified if r.status == "equal")
     if verified:
         console.print(f"{equal}/{len(verified)} jobs give the batch result on the sample data")
-    page = _usage_errors_exit("migrate", lambda: run_report(out, None, None, config, force=True))
-    console.print(f"\nreport: {page}")
+    written = _usage_errors_exit("migrate", lambda: run_report(out, None, None, config, force=True))
+    console.print(f"\nreport: {written.html}")
     # a job the planner rejects is broken output; a difference on data is a finding to review
     if any(r.status == "failed" for r in validated):
         raise typer.Exit(EXIT_THRESHOLD)
@@ -629,10 +624,11 @@ def report(
 ) -> None:
     """Write the migration report: report.html (one offline page), report.md and analysis.json."""
     speed = ScanSpeed.chosen(jobs, no_cache, cache_dir)
-    page = _usage_errors_exit(
+    written = _usage_errors_exit(
         "report", lambda: run_report(path, out, timestamp, config, force=force, speed=speed, layout=layout)
     )
-    pages = len(list((page.parent / PAGES_FOLDER).glob("dag-*.html")))
+    page = written.html
+    pages = written.dag_pages
     dag_pages = f", a page for each of {pages} DAGs in {page.parent / PAGES_FOLDER}" if pages else ""
     console.print(f"wrote {page}{dag_pages}, {page.with_name('report.md')} and {page.with_name('analysis.json')}")
     if fail_on:  # analysis.json is read again only to be judged (264 MB for 10,000 DAGs)
@@ -648,7 +644,7 @@ def run_report(
     force: bool,
     speed: ScanSpeed = ScanSpeed(),
     layout: Layout = Layout.AUTO,
-) -> Path:
+) -> WrittenReport:
     """analysis.json (given, in an output folder, or from a scan) -> report.html, report.md and the
     analysis.json they were computed from, side by side in `out`. Job files are read beside the
     analysis.json they belong to."""

@@ -1513,6 +1513,12 @@ def load_job_files(folder: Path | None, document: Mapping[str, Any]) -> dict[str
     return files
 
 
+@dataclass(frozen=True)
+class WrittenReport:
+    html: Path  # report.html; report.md and analysis.json beside it
+    dag_pages: int  # pages written under `html.parent / PAGES_FOLDER` (per-dag layout)
+
+
 def write_report(
     out: Path,
     document: Mapping[str, Any],
@@ -1520,11 +1526,10 @@ def write_report(
     generated_at: str,
     layout: Layout = Layout.AUTO,
     write_pages: PagesWriter = write_pages_here,
-) -> Path:
+) -> WrittenReport:
     """Write report.html, report.md and analysis.json into `out`, and with the per-dag layout each
     DAG's page into `out/report/` (by `write_pages`: here, a page at a time, or the CLI's worker
-    processes; pages of an earlier report that this one does not have are removed); returns
-    report.html's path."""
+    processes; pages of an earlier report that this one does not have are removed)."""
     report = build_report(document, job_files, generated_at, layout)
     written = set(write_pages(report.site, out, dag_pages(report, document)))
     pages = out / PAGES_FOLDER
@@ -1541,4 +1546,4 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     for name in REPORT_FILES:
         write_atomically(out / name, texts[name])
-    return out / "report.html"
+    return WrittenReport(out / "report.html", len(written))

@@ -56,14 +56,15 @@ _shared: dict[str, Any] = {}
 
 
 @contextmanager
-def typing_runner(workers: int, jobs: int, context: BaseContext) -> Iterator[Runner | None]:
-    """A `derived_schemas.Runner` on `workers` processes, or None (type in this process)."""
+def typing_runner(workers: int, jobs: int, context: BaseContext | None = None) -> Iterator[Runner | None]:
+    """A `derived_schemas.Runner` on `workers` processes started by `context` (spawned by
+    default), or None (type in this process)."""
     if workers < 2 or jobs < PARALLEL_JOBS:
         yield None
         return
     from .derived_schemas import typed_tables  # noqa: PLC0415 - this module imports no sqlglot
 
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context or multiprocessing.get_context("spawn")) as pool:
 
         def run(work: Sequence[Work]) -> Iterable[list[TableDef]]:
             return pool.map(typed_tables, work, chunksize=_chunk(len(work), workers))

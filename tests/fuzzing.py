@@ -26,8 +26,7 @@ from analyzer.models import Analysis, Finding
 from analyzer.pipeline import FILE_BUDGET_SECONDS, scan
 from analyzer.rules import RULES_BY_CODE
 from generators.config import GenerateConfig
-from generators.derived_schemas import with_derived_schemas
-from generators.flink import catalog_for, generate
+from generators.generation import generate_analysis
 from generators.output import resolve_inside
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -244,8 +243,8 @@ def assert_well_formed(analysis: Analysis) -> None:
 
 def assert_safe_outputs(analysis: Analysis, out: Path) -> int:
     """`generate` gives every job an outcome, and every file it would write a unique path inside `out`."""
-    analysis = with_derived_schemas(analysis)
-    results = generate(analysis, catalog_for(analysis, analysis.extra.get("schemas") or {}, {}), GenerateConfig())
+    generation = generate_analysis(analysis, GenerateConfig())
+    analysis, results = generation.analysis, generation.results
     assert [r.job_id for r in results] == [job.id for job in analysis.jobs]
     paths = [r.path for r in results if r.path]
     assert len({p.casefold() for p in paths}) == len(paths), paths

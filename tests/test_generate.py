@@ -14,8 +14,8 @@ import generators.workers
 from analyzer.cli import app
 from analyzer.pipeline import scan
 from generators.config import load_generate_config
-from generators.derived_schemas import with_derived_schemas
-from generators.flink import GENERATED, MANUAL, RETIRED, catalog_for, generate, job_path, safe_name
+from generators.flink import GENERATED, MANUAL, RETIRED, job_path, safe_name
+from generators.generation import generate_analysis
 
 from .conftest import SAMPLES, TESTS, write_tree
 
@@ -111,9 +111,8 @@ def test_names_are_made_safe_and_stay_inside_the_output(tmp_path: Path) -> None:
 
 
 def test_upsert_jobs_refuse_an_append_only_sink() -> None:
-    analysis = with_derived_schemas(scan(SAMPLES))
-    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, {})
-    results = {r.job_id: r for r in generate(analysis, catalog, load_generate_config(SAMPLES), "filesystem")}
+    generation = generate_analysis(scan(SAMPLES), load_generate_config(SAMPLES), sink="filesystem")
+    results = {r.job_id: r for r in generation.results}
     aggregate = results["bq_marts_daily.build_daily_revenue"]
     assert aggregate.status == MANUAL and "filesystem" in aggregate.reason
     append = results["trino_clickstream_marts.route_orders_de"]
@@ -220,7 +219,7 @@ def test_analysis_json_is_written_in_pieces(tmp_path: Path, monkeypatch: pytest.
 def test_generate_in_worker_processes_writes_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Typing the tables and assembling the jobs in worker processes (two each) changes nothing:
     the samples, with the size threshold lowered so that their 76 jobs start the workers."""
-    from analyzer import cli  # noqa: PLC0415 - patched here only
+    from generators import generation  # noqa: PLC0415 - patched here only
 
     started: list[bool] = []
 
@@ -234,8 +233,8 @@ def test_generate_in_worker_processes_writes_the_same_files(tmp_path: Path, monk
         return runner_in_use
 
     monkeypatch.setattr(generators.workers, "PARALLEL_JOBS", 1)
-    monkeypatch.setattr(cli, "typing_runner", spy(cli.typing_runner))
-    monkeypatch.setattr(cli, "assembly_runner", spy(cli.assembly_runner))
+    monkeypatch.setattr(generation, "typing_runner", spy(generation.typing_runner))
+    monkeypatch.setattr(generation, "assembly_runner", spy(generation.assembly_runner))
     files = {}
     for workers in ("1", "2"):
         out = tmp_path / workers

@@ -181,6 +181,16 @@ def test_pages_of_an_earlier_report_are_removed(generated: Path, tmp_path: Path)
     assert not (out / PAGES_FOLDER).exists()  # the folder went with the last of its pages
 
 
+def test_the_command_tells_how_many_pages_it_wrote(generated: Path, out: Path, tmp_path: Path) -> None:
+    again = tmp_path / "r"
+    result = runner.invoke(
+        app, ["report", str(generated), "--out", str(again), "--timestamp", TIMESTAMP, "--layout", "per-dag"]
+    )
+    assert result.exit_code == 0, result.output
+    written = len(pages(out)) - 1
+    assert written > 1 and f"a page for each of {written} DAGs" in " ".join(result.output.split())
+
+
 def test_same_input_same_pages(generated: Path, out: Path, tmp_path: Path) -> None:
     assert pages(report(generated, tmp_path / "again", "--layout", "per-dag")) == pages(out)
 

@@ -22,8 +22,8 @@ import yaml
 from analyzer.models import Analysis
 from generators import validate as validate_module
 from generators.config import load_generate_config
-from generators.derived_schemas import with_derived_schemas
-from generators.flink import GENERATED, catalog_for, generate
+from generators.flink import GENERATED
+from generators.generation import generate_analysis
 from generators.validate import (
     CODES,
     FlinkPlanner,
@@ -303,9 +303,7 @@ def test_connector_jars_turn_the_stand_ins_off() -> None:
 
 @pytest.mark.slow
 def test_every_generated_sample_job_passes(planner: FlinkPlanner, samples_analysis: Analysis, tmp_path: Path) -> None:
-    analysis = with_derived_schemas(samples_analysis)
-    catalog = catalog_for(analysis, analysis.extra.get("schemas") or {}, {})
-    results = generate(analysis, catalog, load_generate_config(SAMPLES.resolve(), None))
+    results = generate_analysis(samples_analysis, load_generate_config(SAMPLES.resolve(), None)).results
     written = []
     for result in results:
         if result.status == GENERATED and result.path and result.sql:

@@ -32,8 +32,7 @@ from analyzer.pipeline import scan
 from analyzer.render import render_sql
 from generators import verify as verify_module
 from generators.config import load_generate_config
-from generators.derived_schemas import with_derived_schemas
-from generators.flink import catalog_for, generate
+from generators.generation import generate_analysis
 from generators.verify import (
     DIFFERENT,
     EQUAL,
@@ -278,11 +277,11 @@ def build_repository(root: Path, case: dict[str, Any]) -> None:
 
 
 def _verify_repository(repo: Path, runner: StreamRunner, job_id: str | None = None) -> list[Equivalence]:
-    analysis = with_derived_schemas(scan(repo))
-    config = load_generate_config(repo.resolve(), None)
-    generated = generate(analysis, catalog_for(analysis, analysis.extra.get("schemas") or {}, {}), config)
+    generation = generate_analysis(scan(repo), load_generate_config(repo.resolve(), None))
     only = [job_id] if job_id else None
-    return verify_jobs(analysis, generated, repo / "data", runner, render=render_sql, only=only, budget_seconds=60)
+    return verify_jobs(
+        generation.analysis, generation.results, repo / "data", runner, render=render_sql, only=only, budget_seconds=60
+    )
 
 
 def _show(verdicts: list[Equivalence]) -> None:
@@ -330,9 +329,8 @@ def test_a_job_that_fails_in_flink_is_different(tmp_path: Path, runner: StreamRu
         ],
     }
     build_repository(repo, case)
-    analysis = with_derived_schemas(scan(repo))
-    config = load_generate_config(repo.resolve(), None)
-    generated = generate(analysis, catalog_for(analysis, analysis.extra.get("schemas") or {}, {}), config)
+    generation = generate_analysis(scan(repo), load_generate_config(repo.resolve(), None))
+    analysis, generated = generation.analysis, generation.results
     job = next(g for g in generated if g.job_id == "case.change")
     assert job.sql is not None and "AS rate" in job.sql
     lag = "AS country, CAST(LAG(CAST(v AS DOUBLE)) OVER (PARTITION BY country ORDER BY dt) AS DOUBLE) AS rate FROM"
