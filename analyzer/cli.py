@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -127,7 +128,9 @@ def print_summary(analysis: Analysis, out: Console) -> None:
         )
     errors = scan_findings(analysis)
     if errors:
-        out.print(f"\n[bold]{len(errors)} scan findings[/bold]")
+        by_code = sorted(Counter(finding.code for finding in errors).items())
+        counts = ", ".join(f"{code} {count}" for code, count in by_code)
+        out.print(f"\n[bold]{len(errors)} scan findings[/bold] ({counts})")
         for finding in errors:
             out.print(finding.format(), markup=False)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from analyzer.launch import COMMANDS_ON_SQLGLOT_SOURCES, command_of
 from analyzer.rules import RULES
 from generators import flink_dialect
 
-from .conftest import PROJECT, write_tree
+from .conftest import PROJECT, SAMPLES, write_tree
 
 runner = CliRunner()
 
@@ -34,6 +36,14 @@ def test_scan_prints_a_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "DAGs" in result.output and "SQL parse rate: 50.0%" in result.output
     assert "dags/shop.py:6:" in result.output and "E010" in result.output
+
+
+def test_scan_counts_its_findings_by_code() -> None:
+    result = runner.invoke(app, ["scan", str(SAMPLES), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    codes = Counter(re.findall(r"^\S+:\d+:\d+ (E\d{3}) ", result.output, re.MULTILINE))
+    counts = ", ".join(f"{code} {count}" for code, count in sorted(codes.items()))
+    assert len(codes) > 2 and f"{sum(codes.values())} scan findings ({counts})" in result.output
 
 
 def test_json_output_is_deterministic_and_relative(tmp_path: Path) -> None:
