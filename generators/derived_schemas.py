@@ -213,17 +213,22 @@ WRITERS = {exp.Insert: _query_into, exp.Create: _query_into, exp.Merge: _merge}
 
 def _typed_columns(written: _Written, dialect: str, defined: Mapping[str, TableDef]) -> tuple[ColumnDef, ...]:
     """The query's output columns (named by the statement's column list when it has one), each with
-    the type sqlglot annotates in the statement's dialect ("" when it cannot tell)."""
-    query = written.query.copy()
+    the type sqlglot annotates in the statement's dialect ("" when it cannot tell).
+
+    The query is qualified in place: its tree was parsed for this typing alone (`_written`), and
+    copying it first took a seventh of the typing. What it outputs as written is kept for a query
+    sqlglot cannot qualify."""
+    query = written.query
+    outputs = _outputs(query)
     try:
         schema = _schema_for(query, defined)
         query = qualify(query, schema=schema, dialect=dialect or None, validate_qualify_columns=False)
         annotate_types(query, schema=schema, dialect=dialect or None)
         if _widen_decimal_sums(query):
             annotate_types(query, schema=schema, dialect=dialect or None)
+        outputs = _outputs(query)
     except (SqlglotError, KeyError, ValueError, AttributeError):
-        query = written.query
-    outputs = _outputs(query)
+        pass  # the outputs as written, untyped
     if not outputs:
         return ()
     names = written.listed if len(written.listed) == len(outputs) else tuple(name for name, _ in outputs)
@@ -247,7 +252,7 @@ def _outputs(query: exp.Expr) -> list[tuple[str, exp.DataType | None]]:
 def _widen_decimal_sums(query: exp.Expr) -> bool:
     """A SUM of decimals keeps its scale at the widest precision, as the warehouses (and Flink) type
     it, where sqlglot keeps the argument's `DECIMAL(12, 2)`, which a year of sums overflows: each
-    such SUM is cast to `DECIMAL(38, scale)` (in this private copy), to be annotated again."""
+    such SUM is cast to `DECIMAL(38, scale)` (in this private tree), to be annotated again."""
     widened = False
     for total in list(query.find_all(exp.Sum)):
         kind = total.type
