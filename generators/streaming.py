@@ -95,7 +95,7 @@ def _insert(statement: exp.Expr, _: StreamContext) -> StreamStatement:
         for item in partition.expressions:
             if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column):
                 static.append((item.this.name, item.expression))
-    plan = StreamStatement(query.copy(), table_name(target_node), columns, notes=tuple(notes))
+    plan = StreamStatement(query.pop(), table_name(target_node), columns, notes=tuple(notes))
     if static:
         plan = replace(plan, partition_columns=tuple(name for name, _ in static))
         return _note_static_partitions(plan, static)
@@ -118,7 +118,7 @@ def _create_as(statement: exp.Expr, _: StreamContext) -> StreamStatement:
     if not isinstance(query, exp.Query) or not isinstance(target, exp.Table):
         return StreamStatement(None, None, skipped="CREATE TABLE without AS SELECT is DDL, not a job")
     note = "CREATE OR REPLACE TABLE AS becomes a continuous INSERT INTO an upsert sink"
-    return StreamStatement(query.copy(), table_name(target), notes=(note,))
+    return StreamStatement(query.pop(), table_name(target), notes=(note,))
 
 
 def _merge(statement: exp.Expr, context: StreamContext) -> StreamStatement:
@@ -139,7 +139,7 @@ def _merge(statement: exp.Expr, context: StreamContext) -> StreamStatement:
     branches = _MergeBranches.of(whens.expressions)
     source_alias = using.alias_or_name or "s"
     if isinstance(using, exp.Subquery):
-        source: exp.Expr = using.this.copy().subquery(source_alias)
+        source: exp.Expr = using.this.copy().subquery(source_alias, copy=False)
     else:
         source = using.copy()
     keys = _merge_keys(statement)
@@ -876,7 +876,10 @@ REWRITES: tuple[Callable[[StreamStatement, StreamContext], StreamStatement], ...
 
 
 def to_stream(sql: str, context: StreamContext) -> StreamStatement:
-    """Rewrite one batch statement into its streaming form (not yet flattened or printed)."""
+    """Rewrite one batch statement into its streaming form (not yet flattened or printed).
+
+    The statement is parsed here for this rewrite alone, so the writes take their query out of
+    it (`pop`) rather than copying it."""
     statement = parse(sql, context.dialect)
     if statement is None:
         return StreamStatement(None, None, skipped="the statement does not parse")
